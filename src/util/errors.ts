@@ -1,0 +1,87 @@
+/**
+ * Operational errors. One class with a string code, static factories, and the numeric code used
+ * on the wire (BEP 44's 2xx/3xx numbers where one fits, hyperdht's TRY_LATER idea for BUSY).
+ * Programmer errors are TypeError / RangeError; untrusted bytes never throw (decoders return null).
+ */
+
+/** Every code a DhtError can carry. */
+export type DhtErrorCode =
+  | 'TIMEOUT'
+  | 'NOT_FOUND'
+  | 'INVALID_CONTENT'
+  | 'VALUE_TOO_BIG'
+  | 'STORAGE_FULL'
+  | 'NO_PEERS'
+  | 'STORE_FAILED'
+  | 'BUSY'
+  | 'REMOTE_ERROR'
+  | 'DESTROYED'
+  | 'ABORTED'
+  | 'BAD_REQUEST';
+
+/** Numeric codes for errors that travel in an ERROR message. */
+export const WIRE_ERROR_CODES = {
+  BAD_REQUEST: 203,
+  VALUE_TOO_BIG: 205,
+  INVALID_CONTENT: 208,
+  STORAGE_FULL: 507,
+  BUSY: 3,
+} as const satisfies Partial<Record<DhtErrorCode, number>>;
+
+export type WireErrorName = keyof typeof WIRE_ERROR_CODES;
+
+/** Maps a wire number back to its name; unknown numbers become REMOTE_ERROR. */
+export function wireErrorName(code: number): DhtErrorCode {
+  for (const [name, value] of Object.entries(WIRE_ERROR_CODES)) {
+    if (value === code) return name as DhtErrorCode;
+  }
+  return 'REMOTE_ERROR';
+}
+
+/** An operational failure: the network, the peer or the data said no. */
+export class DhtError extends Error {
+  override readonly name = 'DhtError';
+  readonly code: DhtErrorCode;
+
+  constructor(code: DhtErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  static timeout(what: string): DhtError {
+    return new DhtError('TIMEOUT', `${what} timed out`);
+  }
+  static notFound(what: string): DhtError {
+    return new DhtError('NOT_FOUND', `${what} not found`);
+  }
+  static invalidContent(what: string): DhtError {
+    return new DhtError('INVALID_CONTENT', `${what} does not hash to its key`);
+  }
+  static valueTooBig(size: number, limit: number): DhtError {
+    return new DhtError('VALUE_TOO_BIG', `value of ${size} bytes exceeds the limit of ${limit}`);
+  }
+  static storageFull(needed: number): DhtError {
+    return new DhtError('STORAGE_FULL', `storage cap reached (${needed} more bytes needed)`);
+  }
+  static noPeers(): DhtError {
+    return new DhtError('NO_PEERS', 'no reachable peers in the routing table');
+  }
+  static storeFailed(key: string, reason: string): DhtError {
+    return new DhtError('STORE_FAILED', `no node accepted ${key}: ${reason}`);
+  }
+  static destroyed(): DhtError {
+    return new DhtError('DESTROYED', 'node is stopped');
+  }
+  static aborted(): DhtError {
+    return new DhtError('ABORTED', 'operation aborted');
+  }
+  static remote(code: number, message: string): DhtError {
+    const name = wireErrorName(code);
+    return new DhtError(name, `peer answered ${code}: ${message}`);
+  }
+}
+
+/** True when `err` is a DhtError with the given code. */
+export function isDhtError(err: unknown, code?: DhtErrorCode): err is DhtError {
+  return err instanceof DhtError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,7 @@
+/** Shared utilities: constants, errors, clock, randomness, bytes, logging. */
+export * from './constants.js';
+export * from './errors.js';
+export * from './clock.js';
+export * from './random.js';
+export * from './bytes.js';
+export * from './log.js';
