@@ -5,3 +5,4 @@ export * from './clock.js';
 export * from './random.js';
 export * from './bytes.js';
 export * from './log.js';
+export * from './address.js';
