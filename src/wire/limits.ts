@@ -1,0 +1,23 @@
+/**
+ * Every size limit of the wire format, in one place. The decoder enforces each of them; the
+ * encoder refuses to build a message that breaks one (a programmer error).
+ */
+import { K_BUCKET_SIZE, MAX_MESSAGE_BYTES, MAX_TTL, MAX_VALUE_BYTES, second } from '../util/index.js';
+
+/** Protocol version carried in every message. A message of another version is dropped. */
+export const PROTOCOL_VERSION = 1;
+
+export const WIRE_LIMITS = {
+  /** Largest encoded message (after reassembly). */
+  maxMessageBytes: MAX_MESSAGE_BYTES,
+  /** Largest value in STORE or VALUE. */
+  maxValueBytes: MAX_VALUE_BYTES,
+  /** Contacts in one NODES or VALUE answer. */
+  maxContacts: K_BUCKET_SIZE,
+  /** Characters of the human message in ERROR. */
+  maxErrorMessage: 200,
+  /** Largest TTL a STORE may ask for, in seconds. */
+  maxTtlSeconds: MAX_TTL / second,
+  /** Transaction ids are unsigned 32-bit integers. */
+  maxTid: 0xffff_ffff,
+} as const;

@@ -1,0 +1,84 @@
+/**
+ * The message schema: Kademlia's four RPCs (PING, FIND_NODE, FIND_VALUE, STORE) and their
+ * replies, plus ERROR. Every message carries the protocol version, a transaction id echoed by
+ * the reply, the sender's node id and flags.
+ */
+import type { Contact, Key, NodeId } from '../id/index.js';
+
+/** Numeric message types as they travel on the wire. */
+export const MessageType = {
+  PING: 1,
+  PONG: 2,
+  FIND_NODE: 3,
+  NODES: 4,
+  FIND_VALUE: 5,
+  VALUE: 6,
+  STORE: 7,
+  STORED: 8,
+  ERROR: 9,
+} as const;
+
+export type MessageTypeName = keyof typeof MessageType;
+
+/** Header flag: the sender is an ephemeral client and must not enter routing tables. */
+export const FLAG_EPHEMERAL = 1;
+/** Every flag this version knows; a message with other bits set is rejected. */
+export const KNOWN_FLAGS = FLAG_EPHEMERAL;
+
+/** Fields every message has. */
+export interface Header {
+  readonly tid: number;
+  readonly sender: NodeId;
+  readonly flags: number;
+}
+
+export interface Ping extends Header { readonly type: 'PING' }
+/** Answer to PING; tells the pinger the address its packet came from. */
+export interface Pong extends Header { readonly type: 'PONG'; readonly observed: { host: string; port: number } }
+export interface FindNode extends Header { readonly type: 'FIND_NODE'; readonly target: NodeId }
+export interface Nodes extends Header { readonly type: 'NODES'; readonly contacts: readonly Contact[] }
+export interface FindValue extends Header { readonly type: 'FIND_VALUE'; readonly key: Key }
+/** Answer to FIND_VALUE: the value when the peer holds it, else closer contacts. */
+export interface ValueReply extends Header {
+  readonly type: 'VALUE';
+  readonly value: Uint8Array | null;
+  readonly contacts: readonly Contact[];
+}
+/** Asks the peer to hold `value` under `key` for `ttl` seconds. */
+export interface Store extends Header {
+  readonly type: 'STORE';
+  readonly key: Key;
+  readonly value: Uint8Array;
+  readonly ttl: number;
+}
+/** The STORE was committed to disk. */
+export interface Stored extends Header { readonly type: 'STORED' }
+/** A request failed; `code` is a number of WIRE_ERROR_CODES. */
+export interface ErrorReply extends Header { readonly type: 'ERROR'; readonly code: number; readonly message: string }
+
+export type Request = Ping | FindNode | FindValue | Store;
+export type Response = Pong | Nodes | ValueReply | Stored | ErrorReply;
+export type Message = Request | Response;
+
+/** A message without its header: what callers build before the RPC layer stamps it. */
+export type Body<M extends Message> = M extends Message ? Omit<M, keyof Header> : never;
+export type RequestBody = Body<Request>;
+export type ResponseBody = Body<Response>;
+
+/** The reply type a request expects (ERROR is always possible too). */
+export const REPLY_TYPE = {
+  PING: 'PONG',
+  FIND_NODE: 'NODES',
+  FIND_VALUE: 'VALUE',
+  STORE: 'STORED',
+} as const satisfies Record<Request['type'], Response['type']>;
+
+/** Reply type for a given request type. */
+export type ReplyTo<R extends RequestBody> = Extract<Response, { type: (typeof REPLY_TYPE)[R['type']] }>;
+
+const REQUEST_TYPES: ReadonlySet<string> = new Set(['PING', 'FIND_NODE', 'FIND_VALUE', 'STORE']);
+
+/** True when `m` is a request (it expects a reply). */
+export function isRequest(m: Message): m is Request {
+  return REQUEST_TYPES.has(m.type);
+}

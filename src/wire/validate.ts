@@ -1,0 +1,105 @@
+/**
+ * Strict validation of a decoded msgpack value against the message schema: exact array
+ * lengths, types, id lengths, ranges and limits. Anything unexpected yields null.
+ */
+import type { Contact, Id } from '../id/index.js';
+import { isId, toId } from '../id/index.js';
+import { bytesToIp, isPort } from '../util/index.js';
+import { PROTOCOL_VERSION, WIRE_LIMITS } from './limits.js';
+import { KNOWN_FLAGS, MessageType, type Message, type MessageTypeName } from './messages.js';
+
+const TYPE_NAMES = new Map<number, MessageTypeName>(
+  Object.entries(MessageType).map(([name, code]) => [code, name as MessageTypeName]),
+);
+
+/** Number of fields after the 5 header fields, per type. */
+const FIELD_COUNT: Record<MessageTypeName, number> = {
+  PING: 0, PONG: 2, FIND_NODE: 1, NODES: 1, FIND_VALUE: 1, VALUE: 2, STORE: 3, STORED: 0, ERROR: 2,
+};
+
+const isUint = (v: unknown, max: number): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
+
+/** Validates a decoded msgpack value as a Message; null when it is not one. */
+export function validate(raw: unknown): Message | null {
+  if (!Array.isArray(raw) || raw.length < 5) return null;
+  const [version, typeCode, tid, sender, flags] = raw as unknown[];
+  if (version !== PROTOCOL_VERSION || typeof typeCode !== 'number') return null;
+  const type = TYPE_NAMES.get(typeCode);
+  if (type === undefined || raw.length !== 5 + FIELD_COUNT[type]) return null;
+  if (!isUint(tid, WIRE_LIMITS.maxTid) || !isId(sender)) return null;
+  if (!isUint(flags, 0xff) || (flags & ~KNOWN_FLAGS) !== 0) return null;
+  const header = { tid, sender: toId(sender), flags };
+  return body(type, raw.slice(5), header);
+}
+
+type HeaderFields = { tid: number; sender: Id; flags: number };
+
+function body(type: MessageTypeName, f: unknown[], h: HeaderFields): Message | null {
+  switch (type) {
+    case 'PING':
+    case 'STORED':
+      return { type, ...h };
+    case 'PONG': {
+      const host = isBytes(f[0]) ? bytesToIp(f[0]) : null;
+      if (host === null || !isPort(f[1])) return null;
+      return { type, ...h, observed: { host, port: f[1] } };
+    }
+    case 'FIND_NODE':
+      return isId(f[0]) ? { type, ...h, target: toId(f[0]) } : null;
+    case 'FIND_VALUE':
+      return isId(f[0]) ? { type, ...h, key: toId(f[0]) } : null;
+    case 'NODES': {
+      const contacts = parseContacts(f[0]);
+      return contacts === null ? null : { type, ...h, contacts };
+    }
+    case 'VALUE':
+      return valueReply(f, h);
+    case 'STORE':
+      return store(f, h);
+    case 'ERROR': {
+      const [code, message] = f;
+      if (!isUint(code, 0xffff) || typeof message !== 'string') return null;
+      if (message.length > WIRE_LIMITS.maxErrorMessage) return null;
+      return { type, ...h, code, message };
+    }
+  }
+}
+
+function valueReply(f: unknown[], h: HeaderFields): Message | null {
+  const [value, rawContacts] = f;
+  if (value !== null && !isBytes(value)) return null;
+  if (value !== null && value.byteLength > WIRE_LIMITS.maxValueBytes) return null;
+  const contacts = parseContacts(rawContacts);
+  if (contacts === null) return null;
+  return { type: 'VALUE', ...h, value: value === null ? null : new Uint8Array(value), contacts };
+}
+
+function store(f: unknown[], h: HeaderFields): Message | null {
+  const [key, value, ttl] = f;
+  if (!isId(key) || !isBytes(value) || value.byteLength > WIRE_LIMITS.maxValueBytes) return null;
+  if (!isUint(ttl, WIRE_LIMITS.maxTtlSeconds) || ttl === 0) return null;
+  return { type: 'STORE', ...h, key: toId(key), value: new Uint8Array(value), ttl };
+}
+
+/**
+ * Contacts of a NODES/VALUE answer. More than the limit, a malformed entry, or a duplicate id
+ * rejects the whole message: an honest peer never sends one.
+ */
+function parseContacts(raw: unknown): Contact[] | null {
+  if (!Array.isArray(raw) || raw.length > WIRE_LIMITS.maxContacts) return null;
+  const out: Contact[] = [];
+  const seen = new Set<string>();
+  for (const entry of raw as unknown[]) {
+    if (!Array.isArray(entry) || entry.length !== 3) return null;
+    const [id, ip, port] = entry as unknown[];
+    const host = isBytes(ip) ? bytesToIp(ip) : null;
+    if (!isId(id) || host === null || !isPort(port)) return null;
+    const hex = Buffer.from(id).toString('hex');
+    if (seen.has(hex)) return null;
+    seen.add(hex);
+    out.push({ id: toId(id), host, port });
+  }
+  return out;
+}
