@@ -1,0 +1,3 @@
+/** The zhtp-dht command line: dispatcher and commands. */
+export { main } from './run.js';
+export type { Io } from './commands.js';

@@ -1,0 +1,112 @@
+/**
+ * Runs a Lookup against a query function: keeps alpha requests in flight, feeds answers back,
+ * and bounds the whole lookup by a deadline and an AbortSignal. For FIND_VALUE the query returns
+ * the value, which `accept` checks (content hash); a rejected value counts as a failure of that
+ * peer and the lookup goes on past it.
+ */
+import type { Contact } from '../id/index.js';
+import { compareDistance } from '../id/index.js';
+import { type Clock, LOOKUP_TIMEOUT } from '../util/index.js';
+import type { Lookup } from './lookup.js';
+
+/** What one queried peer answered. */
+export interface QueryAnswer {
+  readonly closer: readonly Contact[];
+  readonly value?: Uint8Array | null;
+}
+
+/** Asks one peer; rejects on timeout or error. */
+export type QueryFn = (contact: Contact, signal: AbortSignal) => Promise<QueryAnswer>;
+
+export interface DriveOptions {
+  clock: Clock;
+  /** Whole-lookup deadline in ms. Default LOOKUP_TIMEOUT. */
+  timeout?: number;
+  signal?: AbortSignal;
+  /** Accepts or rejects a value a peer returned; default accepts everything. */
+  accept?: (value: Uint8Array, from: Contact) => boolean;
+}
+
+/** The outcome of a driven lookup. */
+export interface LookupResult {
+  /** Up to k peers that answered, closest first. */
+  closest: Contact[];
+  /** The accepted value, for FIND_VALUE. */
+  value: Uint8Array | null;
+  valueFrom: Contact | null;
+  /** Peers that answered without the value, closest first (caching candidates). */
+  lacking: Contact[];
+  /** Values rejected by `accept` (poisoned answers). */
+  rejected: number;
+  hops: number;
+  queried: number;
+  failed: number;
+  maxInFlight: number;
+  durationMs: number;
+  timedOut: boolean;
+}
+
+/** Drives `lookup` to completion with `query`. Never rejects: failures are in the result. */
+export function driveLookup(lookup: Lookup, query: QueryFn, options: DriveOptions): Promise<LookupResult> {
+  const { clock } = options;
+  const started = clock.now();
+  const controller = new AbortController();
+  const lacking: Contact[] = [];
+  let value: Uint8Array | null = null;
+  let valueFrom: Contact | null = null;
+  let rejected = 0;
+  let timedOut = false;
+
+  return new Promise<LookupResult>((resolve) => {
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      deadline.cancel();
+      options.signal?.removeEventListener('abort', onAbort);
+      controller.abort();
+      const p = lookup.progress;
+      lacking.sort((a, b) => compareDistance(lookup.target, a.id, b.id));
+      resolve({
+        closest: lookup.closest(), value, valueFrom, lacking, rejected, hops: lookup.hops,
+        queried: p.queried, failed: p.failed, maxInFlight: p.maxInFlight, durationMs: clock.now() - started, timedOut,
+      });
+    };
+    const onAbort = (): void => { lookup.finish(); finish(); };
+    const deadline = clock.setTimeout(() => { timedOut = true; onAbort(); }, options.timeout ?? LOOKUP_TIMEOUT);
+    if (options.signal?.aborted === true) return onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const onAnswer = (contact: Contact, answer: QueryAnswer): void => {
+      if (answer.value !== undefined && answer.value !== null) {
+        if (options.accept === undefined || options.accept(answer.value, contact)) {
+          lookup.onSuccess(contact, [], clock.now());
+          value = answer.value;
+          valueFrom = contact;
+          lookup.finish();
+          return;
+        }
+        rejected++;
+        lookup.onFailure(contact, clock.now());
+        return;
+      }
+      lacking.push(contact);
+      lookup.onSuccess(contact, answer.closer, clock.now());
+    };
+
+    const pump = (): void => {
+      if (done) return;
+      for (;;) {
+        const action = lookup.next(clock.now());
+        if (action.type === 'done') return finish();
+        if (action.type === 'wait') return;
+        const { contact } = action;
+        query(contact, controller.signal).then(
+          (answer) => { if (!done) onAnswer(contact, answer); pump(); },
+          () => { if (!done) lookup.onFailure(contact, clock.now()); pump(); },
+        );
+      }
+    };
+    pump();
+  });
+}

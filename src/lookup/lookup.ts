@@ -1,0 +1,175 @@
+/**
+ * The iterative Kademlia lookup as a sans-IO state machine (after rust-libp2p's ClosestPeersIter):
+ * `next(now)` says whom to query, `onSuccess` / `onFailure` feed answers back. No sockets and no
+ * timers here, so the same code runs over UDP, in memory, and in the simulator.
+ * Termination: the k closest candidates that did not fail have all answered (or nothing is left).
+ */
+import type { Contact, Id } from '../id/index.js';
+import { compareDistance, idEquals, idToHex } from '../id/index.js';
+import { K_BUCKET_SIZE, LOOKUP_ALPHA } from '../util/index.js';
+
+/** What the driver should do next. */
+export type LookupAction =
+  | { readonly type: 'query'; readonly contact: Contact }
+  | { readonly type: 'wait' }
+  | { readonly type: 'done' };
+
+type State = 'new' | 'waiting' | 'succeeded' | 'failed';
+
+interface Candidate {
+  readonly contact: Contact;
+  state: State;
+  /** Request rounds needed to learn of this contact: seeds are hop 1. */
+  readonly hop: number;
+}
+
+export interface LookupInit {
+  /** The id being looked up. */
+  target: Id;
+  /** Result size and termination width. Default K_BUCKET_SIZE (20). */
+  k?: number;
+  /** Requests in flight at once. Default LOOKUP_ALPHA (3). */
+  alpha?: number;
+  /** Our own id: never a candidate. */
+  self?: Id;
+  /** Candidates remembered at most (far ones are forgotten first). Default 8k. */
+  maxCandidates?: number;
+}
+
+/** Counters of one lookup. */
+export interface LookupProgress {
+  queried: number;
+  succeeded: number;
+  failed: number;
+  inFlight: number;
+  maxInFlight: number;
+}
+
+/** One iterative lookup. */
+export class Lookup {
+  readonly target: Id;
+  readonly k: number;
+  readonly alpha: number;
+  readonly #self: Id | null;
+  readonly #maxCandidates: number;
+  /** Sorted closest first. */
+  readonly #candidates: Candidate[] = [];
+  readonly #byId = new Map<string, Candidate>();
+  readonly #progress: LookupProgress = { queried: 0, succeeded: 0, failed: 0, inFlight: 0, maxInFlight: 0 };
+  #finished = false;
+
+  constructor(init: LookupInit, seeds: Iterable<Contact>) {
+    this.target = init.target;
+    this.k = init.k ?? K_BUCKET_SIZE;
+    this.alpha = init.alpha ?? LOOKUP_ALPHA;
+    if (!Number.isInteger(this.k) || this.k < 1) throw new RangeError('options.k must be a positive integer');
+    if (!Number.isInteger(this.alpha) || this.alpha < 1) throw new RangeError('options.alpha must be a positive integer');
+    this.#self = init.self ?? null;
+    this.#maxCandidates = init.maxCandidates ?? 8 * this.k;
+    for (const c of seeds) this.#add(c, 1);
+  }
+
+  /** The next step: a contact to query, wait for answers in flight, or done. */
+  next(_now: number): LookupAction {
+    if (this.#finished) return { type: 'done' };
+    let live = 0;
+    let allAnswered = true;
+    for (const c of this.#candidates) {
+      if (c.state === 'failed') continue;
+      if (live++ >= this.k) break;
+      if (c.state === 'succeeded') continue;
+      allAnswered = false;
+      if (c.state === 'new' && this.#progress.inFlight < this.alpha) return this.#query(c);
+    }
+    if (allAnswered || this.#progress.inFlight === 0) {
+      this.#finished = true;
+      return { type: 'done' };
+    }
+    return { type: 'wait' };
+  }
+
+  /** `contact` answered with `closer` contacts. Answers from contacts not queried are ignored. */
+  onSuccess(contact: Contact, closer: readonly Contact[], _now = 0): void {
+    const c = this.#settle(contact, 'succeeded');
+    if (c === null) return;
+    for (const n of closer) this.#add(n, c.hop + 1);
+  }
+
+  /** `contact` timed out, failed, or answered with something unacceptable. */
+  onFailure(contact: Contact, _now = 0): void {
+    this.#settle(contact, 'failed');
+  }
+
+  /** Ends the lookup now (a FIND_VALUE found its value); next() answers done from here on. */
+  finish(): void {
+    this.#finished = true;
+  }
+
+  /** True once next() has answered done. */
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  /** Up to k contacts that answered, closest first. */
+  closest(n = this.k): Contact[] {
+    return this.#candidates.filter((c) => c.state === 'succeeded').slice(0, n).map((c) => c.contact);
+  }
+
+  /** Request rounds to the closest contact that answered (0 when none did). */
+  get hops(): number {
+    return this.#candidates.find((c) => c.state === 'succeeded')?.hop ?? 0;
+  }
+
+  /** Counters so far. */
+  get progress(): Readonly<LookupProgress> {
+    return { ...this.#progress };
+  }
+
+  #query(c: Candidate): LookupAction {
+    c.state = 'waiting';
+    const p = this.#progress;
+    p.queried++;
+    p.inFlight++;
+    p.maxInFlight = Math.max(p.maxInFlight, p.inFlight);
+    return { type: 'query', contact: c.contact };
+  }
+
+  #settle(contact: Contact, state: 'succeeded' | 'failed'): Candidate | null {
+    const c = this.#byId.get(idToHex(contact.id));
+    if (c === undefined || c.state !== 'waiting') return null;
+    c.state = state;
+    this.#progress.inFlight--;
+    this.#progress[state]++;
+    return c;
+  }
+
+  #add(contact: Contact, hop: number): void {
+    if (this.#self !== null && idEquals(contact.id, this.#self)) return;
+    const hex = idToHex(contact.id);
+    if (this.#byId.has(hex)) return;
+    const list = this.#candidates;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareDistance(this.target, list[mid]!.contact.id, contact.id) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo >= this.#maxCandidates) return;
+    const entry: Candidate = { contact, state: 'new', hop };
+    list.splice(lo, 0, entry);
+    this.#byId.set(hex, entry);
+    this.#trim();
+  }
+
+  /** Forgets the farthest never-queried candidates beyond maxCandidates. */
+  #trim(): void {
+    const list = this.#candidates;
+    for (let i = list.length - 1; i >= 0 && list.length > this.#maxCandidates; i--) {
+      const c = list[i]!;
+      if (c.state !== 'new') continue;
+      list.splice(i, 1);
+      this.#byId.delete(idToHex(c.contact.id));
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Answers to the four Kademlia requests. Each handler is small and synchronous but STORE, which
+ * acknowledges only after the LMDB write is committed.
+ */
+import type { NodeId } from '../id/index.js';
+import { idEquals, keyFromContent } from '../id/index.js';
+import type { RoutingTable } from '../routing/index.js';
+import type { Store as ValueStore } from '../storage/index.js';
+import { type Address, bytesEqual, DhtError, formatAddress, second } from '../util/index.js';
+import type { FindValue, Request, ResponseBody, Store } from '../wire/index.js';
+
+export interface HandlerContext {
+  readonly table: RoutingTable;
+  /** Null on an ephemeral client, which stores nothing. */
+  readonly store: ValueStore | null;
+  readonly k: number;
+  /** Counts a STORE refused because its value does not hash to its key. */
+  onInvalidStore(from: Address): void;
+}
+
+/** Dispatches a request to its handler. */
+export function handleRequest(ctx: HandlerContext, request: Request, from: Address): ResponseBody | Promise<ResponseBody> {
+  switch (request.type) {
+    case 'PING':
+      return { type: 'PONG', observed: { host: from.host, port: from.port } };
+    case 'FIND_NODE':
+      return { type: 'NODES', contacts: closestExcept(ctx, request.target, request.sender) };
+    case 'FIND_VALUE':
+      return findValue(ctx, request);
+    case 'STORE':
+      return store(ctx, request, from);
+  }
+}
+
+function closestExcept(ctx: HandlerContext, target: NodeId, requester: NodeId) {
+  return ctx.table.closest(target, ctx.k, (e) => !idEquals(e.contact.id, requester));
+}
+
+function findValue(ctx: HandlerContext, request: FindValue): ResponseBody {
+  const found = ctx.store?.get(request.key);
+  // getBinaryFast's buffer is only valid until the next read; the reply is encoded (copied)
+  // before this function's caller returns to the event loop, so the view is safe here.
+  if (found !== undefined) return { type: 'VALUE', value: found.value, contacts: [] };
+  return { type: 'VALUE', value: null, contacts: closestExcept(ctx, request.key, request.sender) };
+}
+
+async function store(ctx: HandlerContext, request: Store, from: Address): Promise<ResponseBody> {
+  if (ctx.store === null) throw new DhtError('BAD_REQUEST', 'this node is an ephemeral client and stores nothing');
+  // Immutable content only: the key must be the BLAKE3 of the value. Values are at most 256 KiB;
+  // the crypto engine moves hashes above its threshold to the worker pool.
+  if (!bytesEqual(keyFromContent(request.value), request.key)) {
+    ctx.onInvalidStore(from);
+    throw DhtError.invalidContent(`value from ${formatAddress(from)}`);
+  }
+  await ctx.store.put({ key: request.key, value: request.value, ttl: request.ttl * second, origin: formatAddress(from) });
+  return { type: 'STORED' };
+}
+

@@ -1,0 +1,8 @@
+/** DhtNode: lifecycle and wiring of a Kademlia node, its operations and its statistics. */
+export { DhtNode } from './node.js';
+export type { DhtNodeOptions, ResolvedOptions } from './options.js';
+export type { PutResult, GetResult, PutOptions } from './operations.js';
+export type { DhtStats, ExtendedStats } from './stats.js';
+export { estimateNetworkSize } from './stats.js';
+export type { MaintainerCounters } from './maintenance.js';
+export { createTestnet, type Testnet, type TestnetOptions } from './testnet.js';

@@ -1,0 +1,205 @@
+/**
+ * DhtNode: one Kademlia node. Wires a UDP transport, the RPC layer, the routing table and its
+ * maintainer, the LMDB store and the lookups together, and owns their lifecycle. The node runs
+ * on the main thread as the coordinator; nothing here blocks for long.
+ */
+import type { Contact, Id, Key, NodeId } from '../id/index.js';
+import { idToHex, randomIdInBucket } from '../id/index.js';
+import type { LookupResult } from '../lookup/index.js';
+import { RoutingTable } from '../routing/index.js';
+import { Rpc } from '../rpc/index.js';
+import { Store } from '../storage/index.js';
+import { type Transport, UdpTransport } from '../transport/index.js';
+import { type Address, DhtError, formatAddress, type Timer } from '../util/index.js';
+import { handleRequest } from './handlers.js';
+import { loadOrCreateNodeId } from './identity.js';
+import { TableMaintainer } from './maintenance.js';
+import { get, type GetResult, type OperationsContext, put, type PutOptions, type PutResult, runLookup } from './operations.js';
+import { type DhtNodeOptions, resolveOptions, type ResolvedOptions } from './options.js';
+import { loadSnapshot, saveSnapshot } from './snapshot.js';
+import { ActivePeers, buildStats, type DhtStats, type ExtendedStats, extendedStats } from './stats.js';
+
+type Running = {
+  readonly self: Contact;
+  readonly transport: Transport;
+  readonly rpc: Rpc;
+  readonly table: RoutingTable;
+  readonly maintainer: TableMaintainer;
+  readonly store: Store | null;
+  readonly ops: OperationsContext;
+  readonly timers: Timer[];
+};
+
+/** A Kademlia DHT node over UDP with LMDB storage. */
+export class DhtNode {
+  readonly options: ResolvedOptions;
+  #running: Running | null = null;
+  #starting: Promise<void> | null = null;
+  readonly #peers = new ActivePeers();
+  #invalidStores = 0;
+
+  constructor(options: DhtNodeOptions) {
+    this.options = resolveOptions(options);
+  }
+
+  /** This node's id (available after start()). */
+  get id(): NodeId {
+    return this.#state().self.id;
+  }
+
+  /** The bound UDP address (after start()). */
+  get address(): Address {
+    return this.#state().transport.local;
+  }
+
+  /** This node as a contact others can reach (its bound address). */
+  get contact(): Contact {
+    return this.#state().self;
+  }
+
+  /** True between a completed start() and stop(). */
+  get running(): boolean {
+    return this.#running !== null;
+  }
+
+  /** Opens storage, binds the socket and joins the network through the bootstrap peers. */
+  start(): Promise<void> {
+    if (this.#running !== null) return Promise.resolve();
+    this.#starting ??= this.#start().finally(() => { this.#starting = null; });
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    const o = this.options;
+    const store = o.ephemeral ? null : Store.open({ path: `${o.dataDir}/store`, clock: o.clock, capBytes: o.storageCap });
+    try {
+      const id = o.id ?? (o.dataDir !== null && !o.ephemeral ? loadOrCreateNodeId(o.dataDir, o.random) : (o.random.bytes(32) as NodeId));
+      const transport = await UdpTransport.bind({ host: o.host, port: o.port, clock: o.clock, logger: o.logger });
+      this.#wire(id, transport, store);
+    } catch (err) {
+      await store?.close();
+      throw err;
+    }
+    store?.startSweeping();
+    await this.bootstrap();
+  }
+
+  #wire(id: NodeId, transport: Transport, store: Store | null): void {
+    const o = this.options;
+    const self: Contact = { id, host: transport.local.host, port: transport.local.port };
+    const rpc = new Rpc({ transport, clock: o.clock, random: o.random }, {
+      self: id, ephemeral: o.ephemeral, pingTimeout: o.pingTimeout, queryTimeout: o.queryTimeout, retries: o.retries,
+    });
+    const table = new RoutingTable(id, { k: o.k });
+    const maintainer = new TableMaintainer({ table, rpc, clock: o.clock });
+    const ops: OperationsContext = {
+      self, table, rpc, store, clock: o.clock, options: o,
+      onPeerFailed: (c) => maintainer.failed(c),
+      onOutcome: (ok) => this.#peers.outcome(ok),
+    };
+    rpc.setObserver((message, from) => {
+      this.#peers.seen(message.sender, o.clock.now());
+      maintainer.observe(message, from);
+    });
+    const handlerCtx = { table, store, k: o.k, onInvalidStore: () => { this.#invalidStores++; } };
+    rpc.setHandler((request, from) => handleRequest(handlerCtx, request, from));
+    const timers = [o.clock.setInterval(() => void this.#maintain(), o.maintenanceInterval)];
+    this.#running = { self, transport, rpc, table, maintainer, store, ops, timers };
+  }
+
+  /**
+   * Joins through the configured bootstrap peers and the contacts saved at the last stop, then
+   * looks up our own id to fill the buckets near us. Safe to call again (e.g. after isolation).
+   */
+  async bootstrap(extra: ReadonlyArray<Address> = []): Promise<void> {
+    const s = this.#state();
+    const saved = s.store === null ? [] : loadSnapshot(s.store);
+    const addresses = [...this.options.bootstrap, ...extra, ...saved];
+    await Promise.all(addresses.map((a) => s.rpc.request(a, { type: 'PING' }, { retries: 0 }).then(
+      (reply) => s.maintainer.offer({ id: reply.sender, host: a.host, port: a.port }),
+      () => {}, // an unreachable bootstrap peer is skipped; the RPC counted the timeout
+    )));
+    if (s.table.size > 0) await this.findNode(s.self.id);
+  }
+
+  /** Stores content under its BLAKE3 key on the closest nodes; resolves after r acknowledgements (or fewer if fewer accept). */
+  put(content: Uint8Array, options?: PutOptions): Promise<PutResult> {
+    return put(this.#state().ops, content, options);
+  }
+
+  /** Finds and verifies the content stored under `key`. Rejects with NOT_FOUND. */
+  get(key: Key, options: { signal?: AbortSignal } = {}): Promise<GetResult> {
+    return get(this.#state().ops, key, options.signal);
+  }
+
+  /** The k closest live nodes to `target` found by an iterative lookup. */
+  async findNode(target: Id, options: { signal?: AbortSignal } = {}): Promise<Contact[]> {
+    return (await this.lookup(target, options)).closest;
+  }
+
+  /** The full result of an iterative FIND_NODE (hops, counters, duration). */
+  lookup(target: Id, options: { signal?: AbortSignal } = {}): Promise<LookupResult> {
+    return runLookup(this.#state().ops, target, null, options.signal);
+  }
+
+  /** Pings `address`; resolves with the contact that answered. */
+  async ping(address: Address): Promise<Contact> {
+    const reply = await this.#state().rpc.request(address, { type: 'PING' });
+    return { id: reply.sender, host: address.host, port: address.port };
+  }
+
+  /** Summary statistics (docs/stats.md). */
+  stats(): DhtStats {
+    const s = this.#state();
+    return buildStats({ self: s.self, table: s.table, rpc: s.rpc, store: s.store, peers: this.#peers, k: this.options.k, now: this.options.clock.now() });
+  }
+
+  /** Detailed counters of every layer (for the API, metrics and tests). */
+  extendedStats(): ExtendedStats {
+    const s = this.#state();
+    return extendedStats({ transport: s.transport, rpc: s.rpc, table: s.table, store: s.store, maintainer: s.maintainer, invalidStores: this.#invalidStores });
+  }
+
+  /** The routing table (read-only use: API, tests). */
+  get routingTable(): RoutingTable {
+    return this.#state().table;
+  }
+
+  /** Saves the routing table, closes the socket and the store. Idempotent. */
+  async stop(): Promise<void> {
+    await this.#starting?.catch(() => {}); // a failed start leaves nothing to stop
+    const s = this.#running;
+    if (s === null) return;
+    this.#running = null;
+    for (const t of s.timers) t.cancel();
+    s.maintainer.close();
+    s.rpc.close();
+    if (s.store !== null) await saveSnapshot(s.store, s.table).catch(() => {}); // best effort; the table is rebuilt from bootstrap otherwise
+    await s.transport.close();
+    await s.store?.close();
+  }
+
+  /** Refreshes idle buckets and saves the table snapshot. */
+  async #maintain(): Promise<void> {
+    const s = this.#running;
+    if (s === null) return;
+    const now = this.options.clock.now();
+    for (const index of s.table.staleBuckets(now, this.options.refreshInterval)) {
+      s.table.touchBucket(index, now);
+      const target = randomIdInBucket(s.self.id, index, (n) => this.options.random.bytes(n));
+      await runLookup(s.ops, target, null);
+      if (this.#running !== s) return;
+    }
+    if (s.store !== null) await saveSnapshot(s.store, s.table).catch(() => {}); // retried next round
+  }
+
+  #state(): Running {
+    if (this.#running === null) throw DhtError.destroyed();
+    return this.#running;
+  }
+
+  /** `id@host:port` for logs. */
+  toString(): string {
+    return this.#running === null ? 'DhtNode(stopped)' : `${idToHex(this.id).slice(0, 12)}@${formatAddress(this.address)}`;
+  }
+}

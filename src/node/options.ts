@@ -1,0 +1,104 @@
+/**
+ * Options of a DhtNode, their defaults and their validation. Every message names the option
+ * (`options.replicationFactor must be an integer in 3..12`), as piscina does.
+ */
+import type { NodeId } from '../id/index.js';
+import {
+  type Address, type Clock, DEFAULT_STORAGE_CAP, DEFAULT_TTL, DHT_PORT, DHT_REPLICATION_FACTOR,
+  K_BUCKET_SIZE, LOOKUP_ALPHA, LOOKUP_TIMEOUT, type Logger, MAX_REPLICATION_FACTOR, MAX_TTL,
+  MIN_REPLICATION_FACTOR, PING_TIMEOUT, QUERY_TIMEOUT, REQUEST_RETRIES, type Random, parseAddress,
+  silentLogger, systemClock, systemRandom, BUCKET_REFRESH_INTERVAL, minute, second,
+} from '../util/index.js';
+
+/** Everything a DhtNode can be told. All fields are optional but `dataDir` (unless ephemeral). */
+export interface DhtNodeOptions {
+  /** Interface to bind. Default '0.0.0.0'; use '::' for IPv6. */
+  host?: string;
+  /** UDP port. Default DHT_PORT (33442); 0 picks a free port. */
+  port?: number;
+  /** Folder for the LMDB store and the node id. Required unless `ephemeral`. */
+  dataDir?: string;
+  /** Peers to join through, as addresses or `host:port` strings. */
+  bootstrap?: ReadonlyArray<Address | string>;
+  /** A client that stores nothing and stays out of other nodes' routing tables. */
+  ephemeral?: boolean;
+  /** Fixed node id (tests); by default read from or created in `dataDir`. */
+  id?: NodeId;
+  k?: number;
+  alpha?: number;
+  /** Replicas per value, 3..12. Default 3. */
+  replicationFactor?: number;
+  pingTimeout?: number;
+  queryTimeout?: number;
+  retries?: number;
+  lookupTimeout?: number;
+  /** Stored bytes at most. Default 1 GiB. */
+  storageCap?: number;
+  /** TTL of values put without one, ms. Default 2 h. */
+  defaultTtl?: number;
+  /** Idle time after which a bucket is refreshed, ms. Default 1 h. */
+  refreshInterval?: number;
+  /** How often maintenance (refresh check, snapshot) runs, ms. Default 1 min. */
+  maintenanceInterval?: number;
+  clock?: Clock;
+  random?: Random;
+  logger?: Logger;
+}
+
+/** Options with every default filled in. */
+export interface ResolvedOptions extends Required<Omit<DhtNodeOptions, 'dataDir' | 'id' | 'bootstrap'>> {
+  dataDir: string | null;
+  id: NodeId | null;
+  bootstrap: Address[];
+}
+
+/** Fills defaults and validates; throws TypeError/RangeError naming the option. */
+export function resolveOptions(o: DhtNodeOptions): ResolvedOptions {
+  const ephemeral = o.ephemeral ?? false;
+  if (!ephemeral && (typeof o.dataDir !== 'string' || o.dataDir === '')) {
+    throw new TypeError('options.dataDir must be a folder path (or set options.ephemeral)');
+  }
+  const r: ResolvedOptions = {
+    host: o.host ?? '0.0.0.0',
+    port: o.port ?? DHT_PORT,
+    dataDir: o.dataDir ?? null,
+    bootstrap: (o.bootstrap ?? []).map(toAddress),
+    ephemeral,
+    id: o.id ?? null,
+    k: o.k ?? K_BUCKET_SIZE,
+    alpha: o.alpha ?? LOOKUP_ALPHA,
+    replicationFactor: o.replicationFactor ?? DHT_REPLICATION_FACTOR,
+    pingTimeout: o.pingTimeout ?? PING_TIMEOUT,
+    queryTimeout: o.queryTimeout ?? QUERY_TIMEOUT,
+    retries: o.retries ?? REQUEST_RETRIES,
+    lookupTimeout: o.lookupTimeout ?? LOOKUP_TIMEOUT,
+    storageCap: o.storageCap ?? DEFAULT_STORAGE_CAP,
+    defaultTtl: o.defaultTtl ?? DEFAULT_TTL,
+    refreshInterval: o.refreshInterval ?? BUCKET_REFRESH_INTERVAL,
+    maintenanceInterval: o.maintenanceInterval ?? minute,
+    clock: o.clock ?? systemClock,
+    random: o.random ?? systemRandom,
+    logger: o.logger ?? silentLogger,
+  };
+  integer(r.port, 'port', 0, 0xffff);
+  integer(r.k, 'k', 1, 1024);
+  integer(r.alpha, 'alpha', 1, 64);
+  integer(r.replicationFactor, 'replicationFactor', MIN_REPLICATION_FACTOR, MAX_REPLICATION_FACTOR);
+  integer(r.retries, 'retries', 0, 10);
+  for (const name of ['pingTimeout', 'queryTimeout', 'lookupTimeout', 'storageCap', 'refreshInterval', 'maintenanceInterval'] as const) {
+    if (!(r[name] > 0 && Number.isFinite(r[name]))) throw new RangeError(`options.${name} must be a positive number`);
+  }
+  if (!(r.defaultTtl >= second && r.defaultTtl <= MAX_TTL)) throw new RangeError('options.defaultTtl must be between 1 s and 48 h');
+  return r;
+}
+
+function integer(v: number, name: string, min: number, max: number): void {
+  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`options.${name} must be an integer in ${min}..${max}`);
+}
+
+function toAddress(a: Address | string): Address {
+  if (typeof a !== 'string') return a;
+  const parsed = parseAddress(a);
+  if (parsed === null) throw new TypeError(`options.bootstrap entry '${a}' is not HOST:PORT with an IP literal host`);
+  return parsed;
+}

@@ -1,0 +1,157 @@
+/**
+ * DhtStats, the node's summary figures (DESIGN.md "Statistics"); each field is defined in
+ * docs/stats.md. Also the network-size estimate behind `totalNodes`.
+ */
+import type { Contact, NodeId } from '../id/index.js';
+import { distance, ID_BYTES } from '../id/index.js';
+import type { RoutingTable } from '../routing/index.js';
+import type { Rpc, RpcCounters } from '../rpc/index.js';
+import type { Store } from '../storage/index.js';
+import type { Transport, TransportCounters } from '../transport/index.js';
+import type { MaintainerCounters, TableMaintainer } from './maintenance.js';
+
+/** The node's summary figures. */
+export interface DhtStats {
+  /** Estimated number of nodes in the network, this one included. */
+  totalNodes: number;
+  /** Distinct peers that exchanged a message with this node in the last 5 minutes. */
+  totalConnections: number;
+  /** DHT messages sent since start (requests and replies). */
+  totalMessagesSent: number;
+  /** Valid DHT messages received since start (requests and matched replies). */
+  totalMessagesReceived: number;
+  /** Contacts in the routing table. */
+  routingTableSize: number;
+  /** Stored bytes / storage cap, 0..1 (0 for an ephemeral client). */
+  storageUtilization: number;
+  /** 0..1: recent request success ratio × routing-table fill (min(1, size / k)). */
+  networkHealth: number;
+}
+
+/**
+ * Estimates the network size from the distances of our closest contacts: in a network of N
+ * uniformly spread ids the i-th closest lies at about i / N of the id space. Fits the slope of
+ * d_i = i / N by least squares over the closest (up to k) contacts.
+ */
+export function estimateNetworkSize(self: NodeId, closest: readonly Contact[]): number {
+  if (closest.length === 0) return 1;
+  let sumIx = 0;
+  let sumII = 0;
+  closest.forEach((c, idx) => {
+    const i = idx + 1;
+    const x = fraction(distance(self, c.id));
+    sumIx += i * x;
+    sumII += i * i;
+  });
+  if (sumIx === 0) return closest.length + 1;
+  const estimate = Math.round(sumII / sumIx);
+  return Math.max(estimate, closest.length + 1);
+}
+
+/** A distance as a fraction of the id space, from its first 7 bytes (53-bit precision). */
+function fraction(d: Uint8Array): number {
+  let v = 0;
+  for (let i = 0; i < Math.min(7, ID_BYTES); i++) v = v * 256 + d[i]!;
+  return v / 2 ** 56;
+}
+
+/** Success ratio of the last N requests, 1 when there were none. */
+export class SuccessWindow {
+  readonly #outcomes: boolean[] = [];
+  constructor(private readonly size = 200) {}
+
+  record(ok: boolean): void {
+    this.#outcomes.push(ok);
+    if (this.#outcomes.length > this.size) this.#outcomes.shift();
+  }
+
+  get ratio(): number {
+    if (this.#outcomes.length === 0) return 1;
+    return this.#outcomes.filter(Boolean).length / this.#outcomes.length;
+  }
+}
+
+/** Peers heard from recently, for totalConnections; bounded. */
+export class ActivePeers {
+  readonly #lastSeen = new Map<string, number>();
+  readonly #health = new SuccessWindow();
+
+  constructor(private readonly windowMs = 5 * 60_000, private readonly max = 10_000) {}
+
+  seen(id: NodeId, now: number): void {
+    const key = Buffer.from(id).toString('hex');
+    this.#lastSeen.delete(key);
+    this.#lastSeen.set(key, now);
+    if (this.#lastSeen.size > this.max) this.#lastSeen.delete(this.#lastSeen.keys().next().value!);
+  }
+
+  outcome(ok: boolean): void {
+    this.#health.record(ok);
+  }
+
+  get successRatio(): number {
+    return this.#health.ratio;
+  }
+
+  /** Peers seen within the window; drops older entries (insertion order is recency order). */
+  count(now: number): number {
+    for (const [key, at] of this.#lastSeen) {
+      if (now - at <= this.windowMs) break;
+      this.#lastSeen.delete(key);
+    }
+    return this.#lastSeen.size;
+  }
+}
+
+export interface StatsSources {
+  self: Contact;
+  table: RoutingTable;
+  rpc: Rpc;
+  store: Store | null;
+  peers: ActivePeers;
+  k: number;
+  now: number;
+}
+
+/** Computes DhtStats from the node's parts. */
+export function buildStats(s: StatsSources): DhtStats {
+  const c = s.rpc.counters();
+  const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
+  const tableSize = s.table.size;
+  return {
+    totalNodes: estimateNetworkSize(s.self.id, s.table.closest(s.self.id, s.k)),
+    totalConnections: s.peers.count(s.now),
+    totalMessagesSent: sum(c.sent),
+    totalMessagesReceived: sum(c.received),
+    routingTableSize: tableSize,
+    storageUtilization: s.store === null ? 0 : s.store.stats().utilization,
+    networkHealth: round3(s.peers.successRatio * Math.min(1, tableSize / s.k)),
+  };
+}
+
+/** Every layer's counters, for the API, metrics and tests. */
+export interface ExtendedStats {
+  transport: TransportCounters;
+  rpc: RpcCounters;
+  routing: { size: number; buckets: ReturnType<RoutingTable['buckets']> };
+  storage: ReturnType<Store['stats']> | null;
+  maintenance: MaintainerCounters;
+  invalidStores: number;
+}
+
+export function extendedStats(p: {
+  transport: Transport; rpc: Rpc; table: RoutingTable; store: Store | null; maintainer: TableMaintainer; invalidStores: number;
+}): ExtendedStats {
+  return {
+    transport: p.transport.counters(),
+    rpc: p.rpc.counters(),
+    routing: { size: p.table.size, buckets: p.table.buckets().filter((b) => b.size > 0 || b.replacements > 0) },
+    storage: p.store?.stats() ?? null,
+    maintenance: { ...p.maintainer.counters },
+    invalidStores: p.invalidStores,
+  };
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

@@ -1,0 +1,36 @@
+/** Message and drop counters of the RPC layer, by message type and by reason. */
+import type { MessageTypeName } from '../wire/index.js';
+
+/** Why an incoming message was dropped above the transport. */
+export type RpcDropReason =
+  | 'decode_failed'
+  | 'unsolicited'
+  | 'wrong_source'
+  | 'wrong_sender'
+  | 'wrong_reply_type'
+  | 'handler_error'
+  | 'own_id'
+  | 'closed';
+
+/** A snapshot of the RPC counters. */
+export interface RpcCounters {
+  sent: Record<MessageTypeName, number>;
+  received: Record<MessageTypeName, number>;
+  drops: Record<RpcDropReason, number>;
+  requests: number;
+  responses: number;
+  timeouts: number;
+  retries: number;
+  remoteErrors: number;
+  pending: number;
+}
+
+const TYPES: MessageTypeName[] = ['PING', 'PONG', 'FIND_NODE', 'NODES', 'FIND_VALUE', 'VALUE', 'STORE', 'STORED', 'ERROR'];
+const REASONS: RpcDropReason[] = ['decode_failed', 'unsolicited', 'wrong_source', 'wrong_sender', 'wrong_reply_type', 'handler_error', 'own_id', 'closed'];
+
+/** A zeroed counter set. */
+export function emptyCounters(): Omit<RpcCounters, 'pending'> {
+  const zero = <K extends string>(keys: K[]): Record<K, number> =>
+    Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+  return { sent: zero(TYPES), received: zero(TYPES), drops: zero(REASONS), requests: 0, responses: 0, timeouts: 0, retries: 0, remoteErrors: 0 };
+}

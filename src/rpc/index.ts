@@ -1,0 +1,3 @@
+/** Request/response over a transport: transaction ids, timeouts, retries, counters. */
+export * from './rpc.js';
+export * from './counters.js';
