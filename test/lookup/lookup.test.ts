@@ -69,7 +69,7 @@ describe('Lookup (sans-IO iterative FIND_NODE)', () => {
     const target = world.rnd.bytes(32) as Id;
     const dead = new Set(world.closestOf(target, world.nodes, 5).map((c) => idToHex(c.id)));
     const lookup = new Lookup({ target, k: 10 }, world.nodes.slice(0, 5));
-    runSync(lookup, (c) => (dead.has(idToHex(c.id)) ? null : world.answer(c, target, 10)));
+    runSync(lookup, (c) => (dead.has(idToHex(c.id)) ? null : world.answer(c, target, 20)));
     const result = lookup.closest();
     expect(result.some((c) => dead.has(idToHex(c.id)))).toBe(false);
     const liveTruth = world.closestOf(target, world.nodes.filter((c) => !dead.has(idToHex(c.id))), 10);
