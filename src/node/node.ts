@@ -142,6 +142,11 @@ export class DhtNode {
     return runLookup(this.#state().ops, target, null, options.signal);
   }
 
+  /** True when this node's own store holds a live value under `key`. */
+  holds(key: Key): boolean {
+    return this.#state().store?.has(key) ?? false;
+  }
+
   /** Pings `address`; resolves with the contact that answered. */
   async ping(address: Address): Promise<Contact> {
     const reply = await this.#state().rpc.request(address, { type: 'PING' });

@@ -1,0 +1,6 @@
+/**
+ * The Kademlia routing table (Kademlia paper §2.2–2.3, BEP 5): pure data, no I/O, no timers.
+ * The node's maintenance code supplies the liveness policy (pings, eviction, refresh lookups).
+ */
+export { RoutingTable } from './table.js';
+export type { AddResult, BucketInfo, RoutingEntry, RoutingTableInit } from './types.js';
