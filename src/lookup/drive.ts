@@ -6,7 +6,7 @@
  */
 import type { Contact } from '../id/index.js';
 import { compareDistance } from '../id/index.js';
-import { type Clock, LOOKUP_TIMEOUT } from '../util/index.js';
+import { type Clock, LOOKUP_TIMEOUT, type Timer } from '../util/index.js';
 import type { Lookup } from './lookup.js';
 
 /** What one queried peer answered. */
@@ -56,6 +56,7 @@ export function driveLookup(lookup: Lookup, query: QueryFn, options: DriveOption
   let valueFrom: Contact | null = null;
   let rejected = 0;
   let timedOut = false;
+  let slowTimer: Timer | null = null;
 
   return new Promise<LookupResult>((resolve) => {
     let done = false;
@@ -63,6 +64,7 @@ export function driveLookup(lookup: Lookup, query: QueryFn, options: DriveOption
       if (done) return;
       done = true;
       deadline.cancel();
+      slowTimer?.cancel();
       options.signal?.removeEventListener('abort', onAbort);
       controller.abort();
       const p = lookup.progress;
@@ -99,13 +101,19 @@ export function driveLookup(lookup: Lookup, query: QueryFn, options: DriveOption
       for (;;) {
         const action = lookup.next(clock.now());
         if (action.type === 'done') return finish();
-        if (action.type === 'wait') return;
+        if (action.type === 'wait') return armSlowTimer();
         const { contact } = action;
         query(contact, controller.signal).then(
           (answer) => { if (!done) onAnswer(contact, answer); pump(); },
           () => { if (!done) lookup.onFailure(contact, clock.now()); pump(); },
         );
       }
+    };
+    // Wakes the lookup when a peer in flight turns slow, so it can query the next candidate.
+    const armSlowTimer = (): void => {
+      slowTimer?.cancel();
+      const at = lookup.nextSlowAt;
+      slowTimer = at === null ? null : clock.setTimeout(pump, Math.max(0, at - clock.now()));
     };
     pump();
   });

@@ -3,10 +3,13 @@
  * `next(now)` says whom to query, `onSuccess` / `onFailure` feed answers back. No sockets and no
  * timers here, so the same code runs over UDP, in memory, and in the simulator.
  * Termination: the k closest candidates that did not fail have all answered (or nothing is left).
+ * A peer that has not answered within `slowAfter` stops counting against alpha and against
+ * termination (rust-libp2p's "unresponsive" state), so dead peers cost one slow interval, not a
+ * full RPC timeout; its answer is still used if it arrives before the lookup ends.
  */
 import type { Contact, Id } from '../id/index.js';
 import { compareDistance, idEquals, idToHex } from '../id/index.js';
-import { K_BUCKET_SIZE, LOOKUP_ALPHA } from '../util/index.js';
+import { K_BUCKET_SIZE, LOOKUP_ALPHA, LOOKUP_SLOW_PEER } from '../util/index.js';
 
 /** What the driver should do next. */
 export type LookupAction =
@@ -14,11 +17,13 @@ export type LookupAction =
   | { readonly type: 'wait' }
   | { readonly type: 'done' };
 
-type State = 'new' | 'waiting' | 'succeeded' | 'failed';
+type State = 'new' | 'waiting' | 'slow' | 'succeeded' | 'failed';
 
 interface Candidate {
   readonly contact: Contact;
   state: State;
+  /** When the query to this candidate was sent. */
+  sentAt: number;
   /** Request rounds needed to learn of this contact: seeds are hop 1. */
   readonly hop: number;
 }
@@ -34,6 +39,8 @@ export interface LookupInit {
   self?: Id;
   /** Candidates remembered at most (far ones are forgotten first). Default 8k. */
   maxCandidates?: number;
+  /** ms after which an unanswered peer no longer holds up the lookup. Default LOOKUP_SLOW_PEER. */
+  slowAfter?: number;
 }
 
 /** Counters of one lookup. */
@@ -41,6 +48,8 @@ export interface LookupProgress {
   queried: number;
   succeeded: number;
   failed: number;
+  /** Peers that passed slowAfter without an answer. */
+  slow: number;
   inFlight: number;
   maxInFlight: number;
 }
@@ -52,10 +61,11 @@ export class Lookup {
   readonly alpha: number;
   readonly #self: Id | null;
   readonly #maxCandidates: number;
+  readonly #slowAfter: number;
   /** Sorted closest first. */
   readonly #candidates: Candidate[] = [];
   readonly #byId = new Map<string, Candidate>();
-  readonly #progress: LookupProgress = { queried: 0, succeeded: 0, failed: 0, inFlight: 0, maxInFlight: 0 };
+  readonly #progress: LookupProgress = { queried: 0, succeeded: 0, failed: 0, slow: 0, inFlight: 0, maxInFlight: 0 };
   #finished = false;
 
   constructor(init: LookupInit, seeds: Iterable<Contact>) {
@@ -66,20 +76,22 @@ export class Lookup {
     if (!Number.isInteger(this.alpha) || this.alpha < 1) throw new RangeError('options.alpha must be a positive integer');
     this.#self = init.self ?? null;
     this.#maxCandidates = init.maxCandidates ?? 8 * this.k;
+    this.#slowAfter = init.slowAfter ?? LOOKUP_SLOW_PEER;
     for (const c of seeds) this.#add(c, 1);
   }
 
   /** The next step: a contact to query, wait for answers in flight, or done. */
-  next(_now: number): LookupAction {
+  next(now: number): LookupAction {
     if (this.#finished) return { type: 'done' };
+    this.#markSlow(now);
     let live = 0;
     let allAnswered = true;
     for (const c of this.#candidates) {
-      if (c.state === 'failed') continue;
+      if (c.state === 'failed' || c.state === 'slow') continue;
       if (live++ >= this.k) break;
       if (c.state === 'succeeded') continue;
       allAnswered = false;
-      if (c.state === 'new' && this.#progress.inFlight < this.alpha) return this.#query(c);
+      if (c.state === 'new' && this.#progress.inFlight < this.alpha) return this.#query(c, now);
     }
     if (allAnswered || this.#progress.inFlight === 0) {
       this.#finished = true;
@@ -125,8 +137,27 @@ export class Lookup {
     return { ...this.#progress };
   }
 
-  #query(c: Candidate): LookupAction {
+  /** The earliest time at which a peer now in flight turns slow (for the driver's timer). */
+  get nextSlowAt(): number | null {
+    let at: number | null = null;
+    for (const c of this.#candidates) {
+      if (c.state === 'waiting' && (at === null || c.sentAt + this.#slowAfter < at)) at = c.sentAt + this.#slowAfter;
+    }
+    return at;
+  }
+
+  #markSlow(now: number): void {
+    for (const c of this.#candidates) {
+      if (c.state !== 'waiting' || now - c.sentAt < this.#slowAfter) continue;
+      c.state = 'slow';
+      this.#progress.inFlight--;
+      this.#progress.slow++;
+    }
+  }
+
+  #query(c: Candidate, now: number): LookupAction {
     c.state = 'waiting';
+    c.sentAt = now;
     const p = this.#progress;
     p.queried++;
     p.inFlight++;
@@ -136,9 +167,10 @@ export class Lookup {
 
   #settle(contact: Contact, state: 'succeeded' | 'failed'): Candidate | null {
     const c = this.#byId.get(idToHex(contact.id));
-    if (c === undefined || c.state !== 'waiting') return null;
+    if (c === undefined || (c.state !== 'waiting' && c.state !== 'slow')) return null;
+    if (c.state === 'waiting') this.#progress.inFlight--;
+    else this.#progress.slow--;
     c.state = state;
-    this.#progress.inFlight--;
     this.#progress[state]++;
     return c;
   }
@@ -156,7 +188,7 @@ export class Lookup {
       else hi = mid;
     }
     if (lo >= this.#maxCandidates) return;
-    const entry: Candidate = { contact, state: 'new', hop };
+    const entry: Candidate = { contact, state: 'new', sentAt: 0, hop };
     list.splice(lo, 0, entry);
     this.#byId.set(hex, entry);
     this.#trim();

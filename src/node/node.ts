@@ -115,10 +115,18 @@ export class DhtNode {
     const s = this.#state();
     const saved = s.store === null ? [] : loadSnapshot(s.store);
     const addresses = [...this.options.bootstrap, ...extra, ...saved];
-    await Promise.all(addresses.map((a) => s.rpc.request(a, { type: 'PING' }, { retries: 0 }).then(
-      (reply) => s.maintainer.offer({ id: reply.sender, host: a.host, port: a.port }),
-      () => {}, // an unreachable bootstrap peer is skipped; the RPC counted the timeout
-    )));
+    // Go on as soon as one peer answers (or all failed): dead saved contacts must not hold up a
+    // restart for a whole PING timeout. Later answers still reach the table.
+    await new Promise<void>((resolve) => {
+      let pending = addresses.length;
+      if (pending === 0) return resolve();
+      for (const a of addresses) {
+        s.rpc.request(a, { type: 'PING' }, { retries: 0 }).then(
+          (reply) => { s.maintainer.offer({ id: reply.sender, host: a.host, port: a.port }); resolve(); },
+          () => {}, // an unreachable peer is skipped; the RPC counted the timeout
+        ).finally(() => { if (--pending === 0) resolve(); });
+      }
+    });
     if (s.table.size > 0) await this.findNode(s.self.id);
   }
 

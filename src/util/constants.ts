@@ -29,6 +29,8 @@ export const QUERY_TIMEOUT = 10 * second;
 export const REQUEST_RETRIES = 1;
 /** Requests in flight per lookup (Kademlia paper: alpha = 3). */
 export const LOOKUP_ALPHA = 3;
+/** A lookup stops waiting for a peer after this long (its late answer still counts). */
+export const LOOKUP_SLOW_PEER = 2 * second;
 /** Upper bound on a whole lookup, whatever the network does (js-libp2p uses 180 s, sigp 60 s). */
 export const LOOKUP_TIMEOUT = 60 * second;
 /** A bucket untouched this long is refreshed with a lookup of a random id in its range. */

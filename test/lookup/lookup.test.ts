@@ -128,3 +128,25 @@ describe('driveLookup', () => {
     expect(result.maxInFlight).toBeLessThanOrEqual(3);
   });
 });
+
+describe('slow peers', () => {
+  it('a peer silent past slowAfter frees its slot and stops holding up termination', () => {
+    const target = new Uint8Array(32) as Id;
+    const peers: Contact[] = Array.from({ length: 4 }, (_, i) => ({ id: new Uint8Array(32).fill(i + 1) as Id, host: '127.0.0.1', port: 1 + i }));
+    const lookup = new Lookup({ target, k: 2, alpha: 1, slowAfter: 100 }, peers);
+    const a = lookup.next(0);
+    expect(a).toMatchObject({ type: 'query', contact: peers[0] });
+    expect(lookup.next(50)).toEqual({ type: 'wait' });
+    expect(lookup.nextSlowAt).toBe(100);
+    const b = lookup.next(100);
+    expect(b).toMatchObject({ type: 'query', contact: peers[1] });
+    lookup.onSuccess(peers[1]!, []);
+    expect(lookup.next(101)).toMatchObject({ type: 'query', contact: peers[2] });
+    lookup.onSuccess(peers[2]!, []);
+    // The slow peer answers late: its answer still counts.
+    lookup.onSuccess(peers[0]!, []);
+    expect(lookup.next(102)).toEqual({ type: 'done' });
+    expect(lookup.closest().map((c) => c.port)).toEqual([1, 2]);
+    expect(lookup.progress).toMatchObject({ slow: 0, succeeded: 3, inFlight: 0 });
+  });
+});
