@@ -1,0 +1,144 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Id } from '../../src/id/index.js';
+import { DhtNode } from '../../src/node/index.js';
+import { encodeMessage } from '../../src/transport/index.js';
+import { DATAGRAM_PAYLOAD, SeededRandom } from '../../src/util/index.js';
+import { encode, type Message } from '../../src/wire/index.js';
+import { report } from '../helpers/report.js';
+
+const RANDOM_DATAGRAMS = 10_000;
+const MUTANTS = 10_000;
+/** Datagrams the attacker sends per 5 ms: 10,000 a second. */
+const BATCH = 50;
+
+/** The attacker process: reads length-prefixed datagrams from a file, sends BATCH every 5 ms, exits. */
+const ATTACKER = `
+import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+const [file, port, batch] = process.argv.slice(-3);
+const bytes = readFileSync(file);
+const datagrams = [];
+for (let at = 0; at < bytes.length; at += 2 + bytes.readUInt16BE(at)) datagrams.push(bytes.subarray(at + 2, at + 2 + bytes.readUInt16BE(at)));
+const socket = createSocket('udp4');
+await new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve));
+for (let i = 0; i < datagrams.length; i += Number(batch)) {
+  for (const d of datagrams.slice(i, i + Number(batch))) socket.send(d, Number(port), '127.0.0.1');
+  await new Promise((resolve) => setTimeout(resolve, 5));
+}
+await new Promise((resolve) => setTimeout(resolve, 50));
+socket.close();
+`;
+
+/** Valid requests of every type, as whole frames, to mutate. */
+function seeds(rnd: SeededRandom): Uint8Array[] {
+  const sender = rnd.bytes(32) as Id;
+  const id = rnd.bytes(32) as Id;
+  const messages: Message[] = [
+    { type: 'PING', tid: 1, sender, flags: 0 },
+    { type: 'FIND_NODE', tid: 2, sender, flags: 0, target: id },
+    { type: 'FIND_VALUE', tid: 3, sender, flags: 0, key: id },
+    { type: 'STORE', tid: 4, sender, flags: 0, key: id, value: rnd.bytes(64), ttl: 60 },
+    { type: 'NODES', tid: 5, sender, flags: 0, contacts: [{ id, host: '127.0.0.1', port: 9 }] },
+  ];
+  return messages.map((m) => Uint8Array.from(encodeMessage(encode(m))[0]!));
+}
+
+function mutate(seed: Uint8Array, rnd: SeededRandom): Uint8Array {
+  const out = Uint8Array.from(seed);
+  const flips = 1 + rnd.int(4);
+  for (let i = 0; i < flips; i++) out[rnd.int(out.length)] = rnd.int(256);
+  const mode = rnd.int(4);
+  if (mode === 0) return out.subarray(0, rnd.int(out.length));           // truncation
+  if (mode === 1) { out[1] = 0xdc; return out; }                          // lying array length
+  if (mode === 2) { out[3] = 200 + rnd.int(56); return out; }             // unknown type id
+  return out;
+}
+
+describe('malformed-datagram flood (start of T01)', () => {
+  let root: string;
+  let target: DhtNode;
+  let pinger: DhtNode;
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'zhtp-flood-'));
+    target = new DhtNode({ host: '127.0.0.1', port: 0, dataDir: join(root, 'target') });
+    await target.start();
+    pinger = new DhtNode({ host: '127.0.0.1', port: 0, ephemeral: true, pingTimeout: 1000, retries: 0 });
+    await pinger.start();
+  });
+  afterAll(async () => {
+    await pinger?.stop();
+    await target?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('keeps answering PINGs while 20,000 bad datagrams arrive, dropping oversize ones before decode', async () => {
+    const rnd = new SeededRandom(1);
+    const templates = seeds(rnd);
+    let oversize = 0;
+    let floodDone = false;
+
+    // The attacker is another process, as it would be: it shares neither our event loop nor our heap.
+    const file = join(root, 'flood.bin');
+    const parts: Buffer[] = [];
+    for (let n = 0; n < RANDOM_DATAGRAMS + MUTANTS; n++) {
+      const bytes = n < RANDOM_DATAGRAMS ? rnd.bytes(rnd.int(1501)) : mutate(templates[n % templates.length]!, rnd);
+      if (bytes.byteLength > DATAGRAM_PAYLOAD) oversize++;
+      const length = Buffer.alloc(2);
+      length.writeUInt16BE(bytes.byteLength);
+      parts.push(length, Buffer.from(bytes));
+    }
+    writeFileSync(file, Buffer.concat(parts));
+    parts.length = 0;
+    const attack = (): Promise<void> => new Promise<void>((resolve) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', ATTACKER, file, String(target.address.port), String(BATCH)], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      child.on('exit', () => resolve());
+    });
+    // A first, unmeasured flood warms the JIT and lets V8 size its heap; the second is measured.
+    await attack();
+    const dropsBefore = target.extendedStats().transport.drops.too_large;
+    const rssBefore = process.memoryUsage().rss;
+    const flood = attack().then(() => { floodDone = true; });
+
+    const rtts: number[] = [];
+    let lost = 0;
+    const deadline = Date.now() + 60_000;
+    while ((!floodDone || rtts.length + lost < 50) && Date.now() < deadline) {
+      const t = performance.now();
+      try {
+        await pinger.ping({ host: '127.0.0.1', port: target.address.port });
+        rtts.push(performance.now() - t);
+      } catch {
+        lost++; // counted and asserted below
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await flood;
+    await new Promise((resolve) => setTimeout(resolve, 200)); // let the last datagrams land
+
+    rtts.sort((a, b) => a - b);
+    const answered = rtts.length / (rtts.length + lost);
+    const p99 = rtts[Math.floor(rtts.length * 0.99)] ?? Infinity;
+    const stats = target.extendedStats();
+    const tooLarge = stats.transport.drops.too_large - dropsBefore;
+    const rssGrowthMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+    report({ test: 'T01-start', figure: 'pings_answered', value: answered, threshold: 0.999, pass: answered >= 0.999 });
+    report({ test: 'T01-start', figure: 'ping_p99_ms', value: p99, threshold: 50, pass: p99 <= 50 });
+    report({ test: 'T01-start', figure: 'oversize_dropped_before_decode', value: tooLarge, threshold: oversize, pass: tooLarge === oversize });
+    report({ test: 'T01-start', figure: 'rss_growth_mib', value: rssGrowthMiB, threshold: 20, pass: rssGrowthMiB < 20 });
+
+    expect(target.running).toBe(true);
+    expect(answered).toBeGreaterThanOrEqual(0.999);
+    expect(p99).toBeLessThanOrEqual(50);
+    expect(tooLarge).toBe(oversize);
+    const rpcDrops = stats.rpc.drops.decode_failed + stats.rpc.drops.unsolicited;
+    expect(rpcDrops + stats.transport.drops.bad_frame + stats.transport.drops.too_small).toBeGreaterThan(RANDOM_DATAGRAMS);
+    expect(rssGrowthMiB).toBeLessThan(20);
+  }, 120_000);
+});
