@@ -24,7 +24,7 @@ export interface DhtStats {
   routingTableSize: number;
   /** Stored bytes / storage cap, 0..1 (0 for an ephemeral client). */
   storageUtilization: number;
-  /** 0..1: recent request success ratio × routing-table fill (min(1, size / k)). */
+  /** 0..1: recent request success ratio × routing-table fill (see docs/stats.md). */
   networkHealth: number;
 }
 
@@ -118,14 +118,17 @@ export function buildStats(s: StatsSources): DhtStats {
   const c = s.rpc.counters();
   const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
   const tableSize = s.table.size;
+  const totalNodes = estimateNetworkSize(s.self.id, s.table.closest(s.self.id, s.k));
+  // A table is full when it holds k contacts, or every other node of a smaller network.
+  const fill = Math.min(1, tableSize / Math.min(s.k, Math.max(1, totalNodes - 1)));
   return {
-    totalNodes: estimateNetworkSize(s.self.id, s.table.closest(s.self.id, s.k)),
+    totalNodes,
     totalConnections: s.peers.count(s.now),
     totalMessagesSent: sum(c.sent),
     totalMessagesReceived: sum(c.received),
     routingTableSize: tableSize,
-    storageUtilization: s.store === null ? 0 : s.store.stats().utilization,
-    networkHealth: round3(s.peers.successRatio * Math.min(1, tableSize / s.k)),
+    storageUtilization: s.store === null ? 0 : Math.round(s.store.stats().utilization * 1e6) / 1e6,
+    networkHealth: round3(s.peers.successRatio * fill),
   };
 }
 
