@@ -8,4 +8,7 @@ export {
   commonPrefixLength,
 } from './id/index.js';
 export { DhtError, isDhtError, type DhtErrorCode, type Address, parseAddress, formatAddress, ManualClock, systemClock, SeededRandom } from './util/index.js';
-export * as constants from './util/constants.js';
+export {
+  DHT_PORT, K_BUCKET_SIZE, DHT_REPLICATION_FACTOR, MIN_REPLICATION_FACTOR, MAX_REPLICATION_FACTOR, PING_TIMEOUT,
+  QUERY_TIMEOUT, MAX_VALUE_BYTES, DEFAULT_TTL, MAX_TTL,
+} from './util/index.js';

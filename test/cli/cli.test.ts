@@ -78,4 +78,28 @@ describe('the zhtp-dht command', () => {
     expect(await a.exited).toBe(0);
     expect(await b.exited).toBe(0);
   }, 30_000);
+
+  it('testnet runs N loopback nodes that serve clients until interrupted', async () => {
+    const proc = spawn(process.execPath, [BIN, 'testnet', '--nodes', '4'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`testnet did not start: ${out}`)), 20_000);
+        proc.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const m = /--bootstrap 127\.0\.0\.1:(\d+)/.exec(out);
+          if (m !== null) { clearTimeout(timer); resolve(Number(m[1])); }
+        });
+      });
+      const file = join(root, 'testnet.txt');
+      writeFileSync(file, 'via testnet');
+      const put = await run(process.execPath, [BIN, 'put', file, '--bootstrap', `127.0.0.1:${port}`]);
+      const got = await run(process.execPath, [BIN, 'get', put.stdout.trim(), '--bootstrap', `127.0.0.1:${port}`]);
+      expect(got.stdout).toBe('via testnet');
+    } finally {
+      proc.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+  }, 60_000);
 });

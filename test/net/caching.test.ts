@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Key } from '../../src/id/index.js';
+import { SeededRandom } from '../../src/util/index.js';
+import { createTestnet, type Testnet } from '../helpers/index.js';
+import { report } from '../helpers/report.js';
+
+describe('FIND_VALUE caching (Kademlia §2.3)', () => {
+  let net: Testnet;
+  // Small buckets make tables partial, so lookups pass through nodes that lack the value.
+  // Seeded ids keep the topology the same from run to run.
+  beforeAll(async () => { net = await createTestnet(24, { k: 4, random: new SeededRandom(2024) }); });
+  afterAll(async () => { await net?.destroy(); });
+
+  const holders = (key: Key): number => net.nodes.filter((n) => n.holds(key)).length;
+
+  it('stores a found value at the closest node on the path that lacked it', async () => {
+    const keys: Key[] = [];
+    for (let i = 0; i < 20; i++) keys.push((await net.nodes[i]!.put(new TextEncoder().encode(`cached value ${i}`))).key);
+    const before = keys.map(holders);
+    for (const [i, key] of keys.entries()) {
+      const reader = net.nodes.find((n, j) => j > i && !n.holds(key))!;
+      const got = await reader.get(key);
+      expect(new TextDecoder().decode(got.value)).toBe(`cached value ${i}`);
+    }
+    // Cache writes are fire-and-forget: give them a moment (bounded) to commit.
+    const deadline = Date.now() + 3000;
+    let after = keys.map(holders);
+    while (after.every((n, i) => n === before[i]) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      after = keys.map(holders);
+    }
+    const cached = after.reduce((a, n, i) => a + n - before[i]!, 0);
+    report({ test: 'core-caching', figure: 'cache_copies', value: cached });
+    expect(after.every((n, i) => n >= before[i]!)).toBe(true);
+    expect(cached).toBeGreaterThan(0);
+  });
+});
