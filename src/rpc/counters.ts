@@ -22,6 +22,8 @@ export interface RpcCounters {
   timeouts: number;
   retries: number;
   remoteErrors: number;
+  /** Messages the transport refused to send (its own counters say why). */
+  sendFailures: number;
   pending: number;
 }
 
@@ -32,5 +34,5 @@ const REASONS: RpcDropReason[] = ['decode_failed', 'unsolicited', 'wrong_source'
 export function emptyCounters(): Omit<RpcCounters, 'pending'> {
   const zero = <K extends string>(keys: K[]): Record<K, number> =>
     Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
-  return { sent: zero(TYPES), received: zero(TYPES), drops: zero(REASONS), requests: 0, responses: 0, timeouts: 0, retries: 0, remoteErrors: 0 };
+  return { sent: zero(TYPES), received: zero(TYPES), drops: zero(REASONS), requests: 0, responses: 0, timeouts: 0, retries: 0, remoteErrors: 0, sendFailures: 0 };
 }

@@ -81,8 +81,7 @@ export class Rpc {
     this.#flags = init.ephemeral === true ? FLAG_EPHEMERAL : 0;
     this.#pingTimeout = positive(init.pingTimeout ?? PING_TIMEOUT, 'pingTimeout');
     this.#queryTimeout = positive(init.queryTimeout ?? QUERY_TIMEOUT, 'queryTimeout');
-    this.#retries = init.retries ?? REQUEST_RETRIES;
-    if (!Number.isInteger(this.#retries) || this.#retries < 0) throw new RangeError('options.retries must be a non-negative integer');
+    this.#retries = retryCount(init.retries ?? REQUEST_RETRIES);
     this.#nextTid = components.random.int(0x1_0000_0000 - 1);
     this.#transport.setHandler((bytes, from) => this.#onBytes(bytes, from));
   }
@@ -112,11 +111,12 @@ export class Rpc {
     if (options.signal?.aborted === true) return Promise.reject(DhtError.aborted());
     const tid = this.#allocateTid();
     const message = { ...body, tid, sender: this.#self, flags: this.#flags } as Request;
-    const timeout = options.timeout ?? (body.type === 'PING' ? this.#pingTimeout : this.#queryTimeout);
+    const timeout = positive(options.timeout ?? (body.type === 'PING' ? this.#pingTimeout : this.#queryTimeout), 'timeout');
+    const retries = retryCount(options.retries ?? this.#retries);
     return new Promise<Response>((resolve, reject) => {
       const entry: Pending = {
         to, expectId: 'id' in to ? to.id : null, replyType: REPLY_TYPE[body.type], bytes: encode(message),
-        attemptsLeft: 1 + (options.retries ?? this.#retries), timer: null, resolve, reject,
+        attemptsLeft: 1 + retries, timer: null, resolve, reject,
       };
       this.#pending.set(tid, entry);
       const onAbort = (): void => this.#settle(tid, DhtError.aborted());
@@ -143,7 +143,13 @@ export class Rpc {
 
   #attempt(tid: number, entry: Pending, timeout: number, type: RequestBody['type']): void {
     entry.attemptsLeft--;
-    this.#transport.send(entry.to, entry.bytes);
+    if (!this.#transport.send(entry.to, entry.bytes)) {
+      // The transport refused (bad address, closed, queue full) and counted why: fail now
+      // rather than wait out every timeout.
+      this.#counters.sendFailures++;
+      this.#settle(tid, DhtError.sendFailed(formatAddress(entry.to)));
+      return;
+    }
     this.#counters.sent[type]++;
     entry.timer = this.#clock.setTimeout(() => {
       entry.timer = null;
@@ -229,8 +235,8 @@ export class Rpc {
       this.#drop('handler_error'); // a reply we cannot encode is our bug: count it, do not crash
       return;
     }
-    this.#transport.send(to, bytes);
-    this.#counters.sent[body.type]++;
+    if (this.#transport.send(to, bytes)) this.#counters.sent[body.type]++;
+    else this.#counters.sendFailures++;
   }
 }
 
@@ -240,6 +246,11 @@ function errorBody(err: unknown): ResponseBody {
     return { type: 'ERROR', code: WIRE_ERROR_CODES[err.code as keyof typeof WIRE_ERROR_CODES], message: err.message };
   }
   return { type: 'ERROR', code: WIRE_ERROR_CODES.BAD_REQUEST, message: 'request failed' };
+}
+
+function retryCount(v: number): number {
+  if (!Number.isInteger(v) || v < 0) throw new RangeError('options.retries must be a non-negative integer');
+  return v;
 }
 
 function positive(v: number, name: string): number {

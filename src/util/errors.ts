@@ -14,6 +14,7 @@ export type DhtErrorCode =
   | 'NO_PEERS'
   | 'STORE_FAILED'
   | 'BUSY'
+  | 'SEND_FAILED'
   | 'REMOTE_ERROR'
   | 'DESTROYED'
   | 'ABORTED'
@@ -68,6 +69,9 @@ export class DhtError extends Error {
   }
   static storeFailed(key: string, reason: string): DhtError {
     return new DhtError('STORE_FAILED', `no node accepted ${key}: ${reason}`);
+  }
+  static sendFailed(to: string): DhtError {
+    return new DhtError('SEND_FAILED', `could not send to ${to} (see transport drop counters)`);
   }
   static destroyed(): DhtError {
     return new DhtError('DESTROYED', 'node is stopped');

@@ -44,7 +44,7 @@ function seeds(rnd: SeededRandom): Uint8Array[] {
     { type: 'STORE', tid: 4, sender, flags: 0, key: id, value: rnd.bytes(64), ttl: 60 },
     { type: 'NODES', tid: 5, sender, flags: 0, contacts: [{ id, host: '127.0.0.1', port: 9 }] },
   ];
-  return messages.map((m) => Uint8Array.from(encodeMessage(encode(m))[0]!));
+  return messages.map((m) => Uint8Array.from(encodeMessage(encode(m), 0)[0]!));
 }
 
 function mutate(seed: Uint8Array, rnd: SeededRandom): Uint8Array {

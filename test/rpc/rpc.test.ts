@@ -501,3 +501,24 @@ describe('Rpc: option validation', () => {
     expect(new Rpc(components(), { self: idOf(1) }).counters()).toMatchObject({ requests: 0, pending: 0, drops: zeroDrops });
   });
 });
+
+describe('Rpc: per-call options and refused sends', () => {
+  it('throws RangeError for invalid per-call retries or timeout', async () => {
+    const a = await startNode(idOf(1));
+    const to = { host: '127.0.0.1', port: 9 };
+    expect(() => a.rpc.request(to, { type: 'PING' }, { retries: 1.5 })).toThrow('options.retries must be a non-negative integer');
+    expect(() => a.rpc.request(to, { type: 'PING' }, { retries: -3 })).toThrow('options.retries must be a non-negative integer');
+    expect(() => a.rpc.request(to, { type: 'PING' }, { timeout: -10 })).toThrow('options.timeout must be a positive number of milliseconds');
+    expect(() => a.rpc.request(to, { type: 'PING' }, { timeout: Number.NaN })).toThrow('options.timeout must be a positive number of milliseconds');
+    expect(a.rpc.counters().pending).toBe(0);
+  });
+
+  it('fails at once with SEND_FAILED when the transport refuses to send, and does not count it as sent', async () => {
+    const a = await startNode(idOf(1), { retries: 2 });
+    const err = await rejectionOf(a.rpc.request({ host: 'localhost', port: 9 }, { type: 'PING' }));
+    expect(err.code).toBe('SEND_FAILED');
+    expect(a.rpc.counters()).toMatchObject({ sendFailures: 1, timeouts: 0, retries: 0, pending: 0 });
+    expect(a.rpc.counters().sent.PING).toBe(0);
+    expect(a.transport.counters().drops.bad_address).toBe(1);
+  });
+});
