@@ -1,0 +1,52 @@
+/**
+ * BLAKE3 (blake3-wasm 2.1.5, the same code on the coordinator and in the workers): plain hashes,
+ * keyed hashes (write tokens, audit challenges) and derive-key mode (domain separation), and a
+ * streaming hasher so large content is hashed with flat memory.
+ */
+import { createHash, createKeyed, deriveKey as b3DeriveKey, keyedHash as b3KeyedHash, hash as b3Hash } from 'blake3-wasm';
+
+/** Bytes of every digest and key in this module. */
+export const BLAKE3_BYTES = 32;
+
+const view = (b: Uint8Array | Buffer | string): Uint8Array =>
+  typeof b === 'string' ? new TextEncoder().encode(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
+/** BLAKE3-256 of `data`. */
+export function blake3(data: Uint8Array): Uint8Array {
+  return view(b3Hash(data) as Buffer);
+}
+
+/** Keyed BLAKE3 (a MAC/PRF) of `data` under a 32-byte `key`. */
+export function keyedBlake3(key: Uint8Array, data: Uint8Array): Uint8Array {
+  if (key.byteLength !== BLAKE3_BYTES) throw new RangeError(`key must be ${BLAKE3_BYTES} bytes`);
+  return view(b3KeyedHash(Buffer.from(key.buffer, key.byteOffset, key.byteLength), data) as Buffer);
+}
+
+/** BLAKE3 derive-key mode: a 32-byte key for `context` (a fixed, unique string) from `material`. */
+export function deriveKey(context: string, material: Uint8Array): Uint8Array {
+  return view(b3DeriveKey(context, material) as Buffer);
+}
+
+/** An incremental BLAKE3 hasher: update() chunk by chunk, digest() once. */
+export interface StreamingHasher {
+  update(chunk: Uint8Array): StreamingHasher;
+  digest(): Uint8Array;
+}
+
+/** A streaming hasher; keyed when `key` is given. */
+export function createHasher(key?: Uint8Array): StreamingHasher {
+  const h = key === undefined ? createHash() : createKeyed(Buffer.from(key.buffer, key.byteOffset, key.byteLength));
+  let done = false;
+  const hasher: StreamingHasher = {
+    update(chunk) {
+      if (done) throw new Error('hasher already digested');
+      h.update(chunk);
+      return hasher;
+    },
+    digest() {
+      done = true;
+      return view(h.digest() as Buffer);
+    },
+  };
+  return hasher;
+}

@@ -1,0 +1,82 @@
+/**
+ * A node's long-lived identity: an ML-DSA-65 key pair (NodeId = BLAKE3(public key)) and an
+ * ML-KEM-768 key pair for sessions, kept in `<dataDir>/identity.key` (mode 0600), created on
+ * first start by the worker pool. Also signs the node's record.
+ */
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Packr } from 'msgpackr';
+import type { NodeId } from '../id/index.js';
+import {
+  type KemKeys, MLDSA65_PUBLIC_KEY_BYTES, MLDSA65_SECRET_KEY_BYTES, MLKEM768_PUBLIC_KEY_BYTES, MLKEM768_SECRET_KEY_BYTES,
+  type SigningKeys,
+} from './mldsa.js';
+import type { CryptoPool } from './pool.js';
+import { type Capabilities, encodeRecord, type NodeRecord, nodeIdFromPublicKey, recordSigningPayload } from './record.js';
+import type { Address } from '../util/index.js';
+
+/** The identity file's name inside the data folder. */
+export const IDENTITY_FILE = 'identity.key';
+
+/** A node's keys and the id they give it. */
+export interface NodeIdentity {
+  readonly id: NodeId;
+  readonly dsa: SigningKeys;
+  readonly kem: KemKeys;
+}
+
+const packr = new Packr({ useRecords: false });
+
+/** The identity of the given key pairs. */
+export function identityFromKeys(dsa: SigningKeys, kem: KemKeys): NodeIdentity {
+  return { id: nodeIdFromPublicKey(dsa.publicKey), dsa, kem };
+}
+
+/** Reads `<dataDir>/identity.key`, or creates it with keys generated in the pool. */
+export async function loadOrCreateIdentity(dataDir: string, pool: CryptoPool): Promise<NodeIdentity> {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, IDENTITY_FILE);
+  let bytes: Buffer | null = null;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (bytes !== null) {
+    chmodSync(path, 0o600); // never leave a secret key readable by others, whatever made the file
+    return parseIdentity(bytes, path);
+  }
+  const { dsa, kem } = await pool.keygen();
+  const file = packr.pack({ v: 1, dsaPublic: dsa.publicKey, dsaSecret: dsa.secretKey, kemPublic: kem.publicKey, kemSecret: kem.secretKey });
+  writeFileSync(path, file, { mode: 0o600, flag: 'wx' });
+  return identityFromKeys(dsa, kem);
+}
+
+function parseIdentity(bytes: Buffer, path: string): NodeIdentity {
+  let raw: Record<string, unknown>;
+  try {
+    raw = packr.unpack(bytes) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`${path} is not a zhtp-dht identity file`, { cause: err });
+  }
+  const field = (name: string, size: number): Uint8Array => {
+    const v = raw[name];
+    if (!(v instanceof Uint8Array) || v.byteLength !== size) throw new Error(`${path}: field ${name} is missing or has the wrong size`);
+    return new Uint8Array(v);
+  };
+  if (raw.v !== 1) throw new Error(`${path}: unknown identity file version ${String(raw.v)}`);
+  return identityFromKeys(
+    { publicKey: field('dsaPublic', MLDSA65_PUBLIC_KEY_BYTES), secretKey: field('dsaSecret', MLDSA65_SECRET_KEY_BYTES) },
+    { publicKey: field('kemPublic', MLKEM768_PUBLIC_KEY_BYTES), secretKey: field('kemSecret', MLKEM768_SECRET_KEY_BYTES) },
+  );
+}
+
+/** Signs a node record for `identity` in the pool; returns it with its wire bytes. */
+export async function signNodeRecord(
+  identity: NodeIdentity, pool: CryptoPool, fields: { addresses: readonly Address[]; seq: number; capabilities: Capabilities },
+): Promise<{ record: NodeRecord; bytes: Uint8Array }> {
+  const unsigned = { publicKeys: { mldsa65: identity.dsa.publicKey, mlkem768: identity.kem.publicKey }, ...fields };
+  const signature = await pool.sign(identity.dsa.secretKey, recordSigningPayload(unsigned));
+  const record: NodeRecord = { ...unsigned, id: identity.id, signature };
+  return { record, bytes: encodeRecord(record) };
+}

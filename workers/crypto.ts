@@ -1,0 +1,44 @@
+/**
+ * Piscina task module for the crypto pool: BLAKE3 of large buffers, batched ML-DSA-65
+ * verification, signing, key generation and node-record verification. Each export is one task
+ * (`pool.run(task, { name })`). Tasks are pure functions of their input; bad input yields
+ * `false` / `null` results, and a thrown error rejects only that task.
+ */
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import {
+  blake3, decodeRecord, mldsaKeygen, mldsaSign, mldsaVerify, mlkemKeygen, recordSigningPayload,
+} from '../src/crypto/primitives.js';
+
+/** BLAKE3 of `data`; the buffer travels back to the caller with the digest (both transferred). */
+export function hash(task: { data: Uint8Array }): unknown {
+  if (!(task.data instanceof Uint8Array)) throw new TypeError('hash task needs data: Uint8Array');
+  const digest = blake3(task.data);
+  const result = { digest, data: task.data };
+  // Move the caller's buffer back rather than copying it (Piscina's Transferable protocol).
+  return move({ [transferableSymbol]: [task.data.buffer], [valueSymbol]: result } as never);
+}
+
+/** One task, many signatures: 1 = valid, 0 = not, per item in order. */
+export function verifyBatch(task: { items: Array<{ publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array }> }): Uint8Array {
+  const out = new Uint8Array(task.items.length);
+  task.items.forEach((it, i) => { out[i] = mldsaVerify(it.publicKey, it.message, it.signature) ? 1 : 0; });
+  return out;
+}
+
+/** ML-DSA-65 signature of `message`. */
+export function sign(task: { secretKey: Uint8Array; message: Uint8Array }): Uint8Array {
+  return mldsaSign(task.secretKey, task.message);
+}
+
+/** New ML-DSA-65 and ML-KEM-768 key pairs. */
+export function keygen(): { dsa: { publicKey: Uint8Array; secretKey: Uint8Array }; kem: { publicKey: Uint8Array; secretKey: Uint8Array } } {
+  return { dsa: mldsaKeygen(), kem: mlkemKeygen() };
+}
+
+/** Decodes and verifies a node record: its id and fields when valid, else the reason. */
+export function verifyRecord(task: { bytes: Uint8Array }): { ok: true; bytes: Uint8Array } | { ok: false; reason: 'malformed' | 'bad_signature' } {
+  const record = decodeRecord(task.bytes);
+  if (record === null) return { ok: false, reason: 'malformed' };
+  if (!mldsaVerify(record.publicKeys.mldsa65, recordSigningPayload(record), record.signature)) return { ok: false, reason: 'bad_signature' };
+  return { ok: true, bytes: task.bytes };
+}
