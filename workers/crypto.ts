@@ -30,9 +30,11 @@ export function sign(task: { secretKey: Uint8Array; message: Uint8Array }): Uint
   return mldsaSign(task.secretKey, task.message);
 }
 
-/** New ML-DSA-65 and ML-KEM-768 key pairs. */
-export function keygen(): { dsa: { publicKey: Uint8Array; secretKey: Uint8Array }; kem: { publicKey: Uint8Array; secretKey: Uint8Array } } {
-  return { dsa: mldsaKeygen(), kem: mlkemKeygen() };
+/** New ML-DSA-65 and ML-KEM-768 key pairs; deterministic from a 96-byte seed when given. */
+export function keygen(task: { seed?: Uint8Array }): { dsa: { publicKey: Uint8Array; secretKey: Uint8Array }; kem: { publicKey: Uint8Array; secretKey: Uint8Array } } {
+  const seed = task.seed;
+  if (seed !== undefined && seed.byteLength !== 96) throw new RangeError('keygen seed must be 96 bytes');
+  return { dsa: mldsaKeygen(seed?.subarray(0, 32)), kem: mlkemKeygen(seed?.subarray(32, 96)) };
 }
 
 /** Decodes and verifies a node record: its id and fields when valid, else the reason. */

@@ -32,8 +32,11 @@ export function identityFromKeys(dsa: SigningKeys, kem: KemKeys): NodeIdentity {
   return { id: nodeIdFromPublicKey(dsa.publicKey), dsa, kem };
 }
 
-/** Reads `<dataDir>/identity.key`, or creates it with keys generated in the pool. */
-export async function loadOrCreateIdentity(dataDir: string, pool: CryptoPool): Promise<NodeIdentity> {
+/**
+ * Reads `<dataDir>/identity.key`, or creates it with keys generated in the pool from `seed`
+ * (96 bytes from the node's random source; omitted = the worker's CSPRNG).
+ */
+export async function loadOrCreateIdentity(dataDir: string, pool: CryptoPool, seed?: Uint8Array): Promise<NodeIdentity> {
   mkdirSync(dataDir, { recursive: true });
   const path = join(dataDir, IDENTITY_FILE);
   let bytes: Buffer | null = null;
@@ -46,7 +49,7 @@ export async function loadOrCreateIdentity(dataDir: string, pool: CryptoPool): P
     chmodSync(path, 0o600); // never leave a secret key readable by others, whatever made the file
     return parseIdentity(bytes, path);
   }
-  const { dsa, kem } = await pool.keygen();
+  const { dsa, kem } = await pool.keygen(seed);
   const file = packr.pack({ v: 1, dsaPublic: dsa.publicKey, dsaSecret: dsa.secretKey, kemPublic: kem.publicKey, kemSecret: kem.secretKey });
   writeFileSync(path, file, { mode: 0o600, flag: 'wx' });
   return identityFromKeys(dsa, kem);
@@ -69,6 +72,12 @@ function parseIdentity(bytes: Buffer, path: string): NodeIdentity {
     { publicKey: field('dsaPublic', MLDSA65_PUBLIC_KEY_BYTES), secretKey: field('dsaSecret', MLDSA65_SECRET_KEY_BYTES) },
     { publicKey: field('kemPublic', MLKEM768_PUBLIC_KEY_BYTES), secretKey: field('kemSecret', MLKEM768_SECRET_KEY_BYTES) },
   );
+}
+
+/** A fresh identity that lives only in memory (ephemeral clients). */
+export async function ephemeralIdentity(pool: CryptoPool, seed?: Uint8Array): Promise<NodeIdentity> {
+  const { dsa, kem } = await pool.keygen(seed);
+  return identityFromKeys(dsa, kem);
 }
 
 /** Signs a node record for `identity` in the pool; returns it with its wire bytes. */

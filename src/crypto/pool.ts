@@ -129,9 +129,12 @@ export class CryptoPool {
     return this.#run<Uint8Array>('sign', { secretKey, message });
   }
 
-  /** New ML-DSA-65 and ML-KEM-768 key pairs, generated in a worker. */
-  keygen(): Promise<{ dsa: { publicKey: Uint8Array; secretKey: Uint8Array }; kem: { publicKey: Uint8Array; secretKey: Uint8Array } }> {
-    return this.#run('keygen', {});
+  /**
+   * New ML-DSA-65 and ML-KEM-768 key pairs, generated in a worker. Deterministic from a 96-byte
+   * `seed` (32 B for ML-DSA, 64 B for ML-KEM); the node draws it from its random source.
+   */
+  keygen(seed?: Uint8Array): Promise<{ dsa: { publicKey: Uint8Array; secretKey: Uint8Array }; kem: { publicKey: Uint8Array; secretKey: Uint8Array } }> {
+    return this.#run('keygen', seed === undefined ? {} : { seed });
   }
 
   /** Decodes and verifies a node record in a worker; null when malformed or forged. */

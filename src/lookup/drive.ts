@@ -23,8 +23,11 @@ export interface DriveOptions {
   /** Whole-lookup deadline in ms. Default LOOKUP_TIMEOUT. */
   timeout?: number;
   signal?: AbortSignal;
-  /** Accepts or rejects a value a peer returned; default accepts everything. */
-  accept?: (value: Uint8Array, from: Contact) => boolean;
+  /**
+   * Checks a value a peer returned: the value to keep (possibly a new buffer holding the same
+   * bytes) or null to reject it. Default accepts everything.
+   */
+  accept?: (value: Uint8Array, from: Contact) => Promise<Uint8Array | null>;
 }
 
 /** The outcome of a driven lookup. */
@@ -79,11 +82,13 @@ export function driveLookup(lookup: Lookup, query: QueryFn, options: DriveOption
     if (options.signal?.aborted === true) return onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
-    const onAnswer = (contact: Contact, answer: QueryAnswer): void => {
+    const onAnswer = async (contact: Contact, answer: QueryAnswer): Promise<void> => {
       if (answer.value !== undefined && answer.value !== null) {
-        if (options.accept === undefined || options.accept(answer.value, contact)) {
+        const kept = options.accept === undefined ? answer.value : await options.accept(answer.value, contact).catch(() => null);
+        if (done) return;
+        if (kept !== null) {
           lookup.onSuccess(contact, [], clock.now());
-          value = answer.value;
+          value = kept;
           valueFrom = contact;
           lookup.finish();
           return;
@@ -104,7 +109,7 @@ export function driveLookup(lookup: Lookup, query: QueryFn, options: DriveOption
         if (action.type === 'wait') return armSlowTimer();
         const { contact } = action;
         query(contact, controller.signal).then(
-          (answer) => { if (!done) onAnswer(contact, answer); pump(); },
+          async (answer) => { if (!done) await onAnswer(contact, answer); pump(); },
           () => { if (!done) lookup.onFailure(contact, clock.now()); pump(); },
         );
       }

@@ -1,9 +1,11 @@
 /**
- * Answers to the four Kademlia requests. Each handler is small and synchronous but STORE, which
- * acknowledges only after the LMDB write is committed.
+ * Answers to the Kademlia requests and GET_RECORD. Each handler is small and synchronous but
+ * STORE, which hashes the value (in the pool above its threshold) and acknowledges only after
+ * the LMDB write is committed.
  */
+import type { CryptoPool } from '../crypto/index.js';
 import type { NodeId } from '../id/index.js';
-import { idEquals, keyFromContent } from '../id/index.js';
+import { idEquals } from '../id/index.js';
 import type { RoutingTable } from '../routing/index.js';
 import type { Store as ValueStore } from '../storage/index.js';
 import { type Address, bytesEqual, DhtError, formatAddress, second } from '../util/index.js';
@@ -14,6 +16,9 @@ export interface HandlerContext {
   /** Null on an ephemeral client, which stores nothing. */
   readonly store: ValueStore | null;
   readonly k: number;
+  readonly pool: CryptoPool;
+  /** This node's signed record, wire form. */
+  record(): Uint8Array;
   /** Counts a STORE refused because its value does not hash to its key. */
   onInvalidStore(from: Address): void;
 }
@@ -29,6 +34,8 @@ export function handleRequest(ctx: HandlerContext, request: Request, from: Addre
       return findValue(ctx, request);
     case 'STORE':
       return store(ctx, request, from);
+    case 'GET_RECORD':
+      return { type: 'RECORD', record: ctx.record() };
   }
 }
 
@@ -46,13 +53,14 @@ function findValue(ctx: HandlerContext, request: FindValue): ResponseBody {
 
 async function store(ctx: HandlerContext, request: Store, from: Address): Promise<ResponseBody> {
   if (ctx.store === null) throw new DhtError('BAD_REQUEST', 'this node is an ephemeral client and stores nothing');
-  // Immutable content only: the key must be the BLAKE3 of the value. Values are at most 256 KiB;
-  // the crypto engine moves hashes above its threshold to the worker pool.
-  if (!bytesEqual(keyFromContent(request.value), request.key)) {
+  // Immutable content only: the key must be the BLAKE3 of the value. The decoder gave the value
+  // its own buffer, so the pool may take it and hand it back without a copy.
+  const { digest, data } = await ctx.pool.hash(request.value);
+  if (!bytesEqual(digest, request.key)) {
     ctx.onInvalidStore(from);
     throw DhtError.invalidContent(`value from ${formatAddress(from)}`);
   }
-  await ctx.store.put({ key: request.key, value: request.value, ttl: request.ttl * second, origin: formatAddress(from) });
+  await ctx.store.put({ key: request.key, value: data, ttl: request.ttl * second, origin: formatAddress(from) });
   return { type: 'STORED' };
 }
 

@@ -1,6 +1,7 @@
 /**
  * Liveness policy around the pure routing table (BEP 5 / Kademlia §2.2):
- * - a node that answers one of our requests is live and is offered to the table;
+ * - a node that answers one of our requests is live and is offered to the table, where it is
+ *   admitted only once its signed record verified (id = BLAKE3(public key));
  * - a node that sends us a request is pinged first and admitted only if it answers (so a
  *   spoofed source address never enters the table);
  * - when a bucket is full, its least-recently-seen contact is pinged (two tries); only if it
@@ -11,6 +12,7 @@ import type { Contact } from '../id/index.js';
 import { idToHex } from '../id/index.js';
 import type { RoutingEntry, RoutingTable } from '../routing/index.js';
 import type { Rpc } from '../rpc/index.js';
+import type { RecordBook } from './records.js';
 import { type Address, type Clock, minute } from '../util/index.js';
 import { FLAG_EPHEMERAL, type Message } from '../wire/index.js';
 
@@ -22,6 +24,8 @@ const GOOD_FOR = 1 * minute;
 const MAX_FAILURES = 2;
 
 export interface MaintainerCounters {
+  /** Offers refused because the peer's record did not verify (or could not be fetched). */
+  unverified: number;
   admissionPings: number;
   admitted: number;
   evictionPings: number;
@@ -34,12 +38,14 @@ export class TableMaintainer {
   readonly #table: RoutingTable;
   readonly #rpc: Rpc;
   readonly #clock: Clock;
+  readonly #records: RecordBook;
   readonly #admitting = new Set<string>();
   readonly #evicting = new Set<number>();
-  readonly counters: MaintainerCounters = { admissionPings: 0, admitted: 0, evictionPings: 0, evicted: 0, removedAfterFailures: 0 };
+  readonly counters: MaintainerCounters = { unverified: 0, admissionPings: 0, admitted: 0, evictionPings: 0, evicted: 0, removedAfterFailures: 0 };
   #closed = false;
 
-  constructor(components: { table: RoutingTable; rpc: Rpc; clock: Clock }) {
+  constructor(components: { table: RoutingTable; rpc: Rpc; clock: Clock; records: RecordBook }) {
+    this.#records = components.records;
     this.#table = components.table;
     this.#rpc = components.rpc;
     this.#clock = components.clock;
@@ -51,15 +57,27 @@ export class TableMaintainer {
     const contact: Contact = { id: message.sender, host: from.host, port: from.port };
     const isReply = message.type === 'PONG' || message.type === 'NODES' || message.type === 'VALUE'
       || message.type === 'STORED' || message.type === 'ERROR';
-    if (isReply) this.offer(contact);
+    if (isReply) void this.offer(contact);
     else this.#admitRequester(contact);
   }
 
-  /** Offers a contact known to be live (it answered us). */
-  offer(contact: Contact): void {
+  /**
+   * Offers a contact known to be live (it answered us). A contact already in the table is
+   * refreshed at once; a new one is added once its record verified. Resolves true when the
+   * contact is in the table (or its bucket's replacement cache) afterwards.
+   */
+  async offer(contact: Contact): Promise<boolean> {
+    const known = this.#table.get(contact.id);
+    const sameEndpoint = known !== undefined && known.contact.host === contact.host && known.contact.port === contact.port;
+    if (!sameEndpoint && !(await this.#records.verify(contact))) {
+      this.counters.unverified++;
+      return false;
+    }
+    if (this.#closed) return false;
     const result = this.#table.add(contact, this.#clock.now());
     if (result.status === 'added') this.counters.admitted++;
     if (result.status === 'full') this.#checkOldest(result.oldest);
+    return result.status !== 'self';
   }
 
   /** Records a failed request to `contact`; removes it after repeated failures. */

@@ -3,6 +3,10 @@
  * maintainer, the LMDB store and the lookups together, and owns their lifecycle. The node runs
  * on the main thread as the coordinator; nothing here blocks for long.
  */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import {
+  CryptoPool, ephemeralIdentity, loadOrCreateIdentity, type NodeIdentity, type NodeRecord, signNodeRecord,
+} from '../crypto/index.js';
 import type { Contact, Id, Key, NodeId } from '../id/index.js';
 import { idToHex, randomIdInBucket } from '../id/index.js';
 import type { LookupResult } from '../lookup/index.js';
@@ -11,9 +15,10 @@ import { Rpc } from '../rpc/index.js';
 import { Store } from '../storage/index.js';
 import { type Transport, UdpTransport } from '../transport/index.js';
 import { type Address, DhtError, formatAddress, type Timer } from '../util/index.js';
+import { PROTOCOL_VERSION } from '../wire/index.js';
 import { handleRequest } from './handlers.js';
-import { loadOrCreateNodeId } from './identity.js';
 import { TableMaintainer } from './maintenance.js';
+import { RecordBook } from './records.js';
 import { get, type GetResult, type OperationsContext, put, type PutOptions, type PutResult, runLookup } from './operations.js';
 import { type DhtNodeOptions, resolveOptions, type ResolvedOptions } from './options.js';
 import { loadSnapshot, saveSnapshot } from './snapshot.js';
@@ -21,6 +26,12 @@ import { ActivePeers, buildStats, type DhtStats, type ExtendedStats, extendedSta
 
 type Running = {
   readonly self: Contact;
+  readonly identity: NodeIdentity;
+  readonly pool: CryptoPool;
+  readonly ownPool: boolean;
+  readonly records: RecordBook;
+  readonly eventLoop: IntervalHistogram;
+  record: { record: NodeRecord; bytes: Uint8Array };
   readonly transport: Transport;
   readonly rpc: Rpc;
   readonly table: RoutingTable;
@@ -71,29 +82,55 @@ export class DhtNode {
 
   async #start(): Promise<void> {
     const o = this.options;
-    const store = o.ephemeral ? null : Store.open({ path: `${o.dataDir}/store`, clock: o.clock, capBytes: o.storageCap });
+    const ownPool = o.cryptoPool === null;
+    const pool = o.cryptoPool ?? new CryptoPool(o.crypto);
+    let store: Store | null = null;
     try {
-      const id = o.id ?? (o.dataDir !== null && !o.ephemeral ? loadOrCreateNodeId(o.dataDir, o.random) : (o.random.bytes(32) as NodeId));
+      store = o.ephemeral ? null : Store.open({ path: `${o.dataDir}/store`, clock: o.clock, capBytes: o.storageCap });
+      // Keys come from the node's random source, so a seeded simulator or test is reproducible.
+      const seed = o.random.bytes(96);
+      const identity = o.identity
+        ?? (o.dataDir !== null && !o.ephemeral ? await loadOrCreateIdentity(o.dataDir, pool, seed) : await ephemeralIdentity(pool, seed));
       const transport = await UdpTransport.bind({ host: o.host, port: o.port, clock: o.clock, logger: o.logger });
-      this.#wire(id, transport, store);
+      const record = await this.#signRecord(identity, pool, transport.local, store);
+      this.#wire({ identity, transport, store, pool, ownPool, record });
     } catch (err) {
       await store?.close();
+      if (ownPool) await pool.close();
       throw err;
     }
     store?.startSweeping();
     await this.bootstrap();
   }
 
-  #wire(id: NodeId, transport: Transport, store: Store | null): void {
+  /** Signs this node's record: its keys, bound address (when specific), a fresh seq, capabilities. */
+  #signRecord(identity: NodeIdentity, pool: CryptoPool, local: Address, store: Store | null) {
     const o = this.options;
+    const unspecified = local.host === '0.0.0.0' || local.host === '::';
+    const free = store === null ? 0 : Math.max(0, o.storageCap - store.stats().bytes);
+    return signNodeRecord(identity, pool, {
+      addresses: unspecified ? [] : [local],
+      seq: Math.max(1, Math.floor(o.clock.now())),
+      capabilities: { freeStorage: free, bandwidthClass: o.bandwidthClass, protocolVersion: PROTOCOL_VERSION },
+    });
+  }
+
+  #wire(parts: {
+    identity: NodeIdentity; transport: Transport; store: Store | null; pool: CryptoPool; ownPool: boolean;
+    record: { record: NodeRecord; bytes: Uint8Array };
+  }): void {
+    const o = this.options;
+    const { identity, transport, store, pool, ownPool, record } = parts;
+    const id = identity.id;
     const self: Contact = { id, host: transport.local.host, port: transport.local.port };
     const rpc = new Rpc({ transport, clock: o.clock, random: o.random }, {
       self: id, ephemeral: o.ephemeral, pingTimeout: o.pingTimeout, queryTimeout: o.queryTimeout, retries: o.retries,
     });
     const table = new RoutingTable(id, { k: o.k });
-    const maintainer = new TableMaintainer({ table, rpc, clock: o.clock });
+    const records = new RecordBook({ rpc, pool });
+    const maintainer = new TableMaintainer({ table, rpc, clock: o.clock, records });
     const ops: OperationsContext = {
-      self, table, rpc, store, clock: o.clock, options: o,
+      self, table, rpc, store, pool, clock: o.clock, options: o,
       onPeerFailed: (c) => maintainer.failed(c),
       onOutcome: (ok) => this.#peers.outcome(ok),
     };
@@ -101,10 +138,14 @@ export class DhtNode {
       this.#peers.seen(message.sender, o.clock.now());
       maintainer.observe(message, from);
     });
-    const handlerCtx = { table, store, k: o.k, onInvalidStore: () => { this.#invalidStores++; } };
+    const handlerCtx = {
+      table, store, pool, k: o.k, record: () => this.#state().record.bytes, onInvalidStore: () => { this.#invalidStores++; },
+    };
     rpc.setHandler((request, from) => handleRequest(handlerCtx, request, from));
     const timers = [o.clock.setInterval(() => void this.#maintain(), o.maintenanceInterval)];
-    this.#running = { self, transport, rpc, table, maintainer, store, ops, timers };
+    const eventLoop = monitorEventLoopDelay({ resolution: 10 });
+    eventLoop.enable();
+    this.#running = { self, identity, pool, ownPool, records, eventLoop, record, transport, rpc, table, maintainer, store, ops, timers };
   }
 
   /**
@@ -115,16 +156,16 @@ export class DhtNode {
     const s = this.#state();
     const saved = s.store === null ? [] : loadSnapshot(s.store);
     const addresses = [...this.options.bootstrap, ...extra, ...saved];
-    // Go on as soon as one peer answers (or all failed): dead saved contacts must not hold up a
-    // restart for a whole PING timeout. Later answers still reach the table.
+    // Go on as soon as one peer is admitted (its record verified) or all failed: dead saved
+    // contacts must not hold up a restart for a whole PING timeout. Later answers still count.
     await new Promise<void>((resolve) => {
       let pending = addresses.length;
       if (pending === 0) return resolve();
       for (const a of addresses) {
-        s.rpc.request(a, { type: 'PING' }, { retries: 0 }).then(
-          (reply) => { s.maintainer.offer({ id: reply.sender, host: a.host, port: a.port }); resolve(); },
-          () => {}, // an unreachable peer is skipped; the RPC counted the timeout
-        ).finally(() => { if (--pending === 0) resolve(); });
+        s.rpc.request(a, { type: 'PING' }, { retries: 0 })
+          .then((reply) => s.maintainer.offer({ id: reply.sender, host: a.host, port: a.port }))
+          .then((admitted) => { if (admitted) resolve(); }, () => {}) // an unreachable peer is skipped; the RPC counted it
+          .finally(() => { if (--pending === 0) resolve(); });
       }
     });
     if (s.table.size > 0) await this.findNode(s.self.id);
@@ -155,6 +196,26 @@ export class DhtNode {
     return this.#state().store?.has(key) ?? false;
   }
 
+  /** This node's keys and id. */
+  get identity(): NodeIdentity {
+    return this.#state().identity;
+  }
+
+  /** This node's signed record (what peers fetch with GET_RECORD). */
+  get record(): NodeRecord {
+    return this.#state().record.record;
+  }
+
+  /** The verified record of a peer, when this node has checked it. */
+  peerRecord(contact: Contact): NodeRecord | undefined {
+    return this.#state().records.get(contact);
+  }
+
+  /** The worker pool that runs this node's heavy crypto (shared in a testnet). */
+  get cryptoPool(): CryptoPool {
+    return this.#state().pool;
+  }
+
   /** Pings `address`; resolves with the contact that answered. */
   async ping(address: Address): Promise<Contact> {
     const reply = await this.#state().rpc.request(address, { type: 'PING' });
@@ -170,7 +231,10 @@ export class DhtNode {
   /** Detailed counters of every layer (for the API, metrics and tests). */
   extendedStats(): ExtendedStats {
     const s = this.#state();
-    return extendedStats({ transport: s.transport, rpc: s.rpc, table: s.table, store: s.store, maintainer: s.maintainer, invalidStores: this.#invalidStores });
+    return extendedStats({
+      transport: s.transport, rpc: s.rpc, table: s.table, store: s.store, maintainer: s.maintainer, invalidStores: this.#invalidStores,
+      pool: s.pool, records: s.records, eventLoop: s.eventLoop,
+    });
   }
 
   /** The routing table (read-only use: API, tests). */
@@ -190,6 +254,8 @@ export class DhtNode {
     if (s.store !== null) await saveSnapshot(s.store, s.table).catch(() => {}); // best effort; the table is rebuilt from bootstrap otherwise
     await s.transport.close();
     await s.store?.close();
+    s.eventLoop.disable();
+    if (s.ownPool) await s.pool.close();
   }
 
   /** Refreshes idle buckets and saves the table snapshot. */

@@ -3,8 +3,9 @@
  * r closest responsive nodes, get finds it with FIND_VALUE, re-hashes what it receives, skips
  * poisoned holders and caches the value at the closest node on the path that lacked it.
  */
+import type { CryptoPool } from '../crypto/index.js';
 import type { Contact, Id, Key } from '../id/index.js';
-import { compareDistance, idEquals, idToHex, keyFromContent } from '../id/index.js';
+import { compareDistance, idEquals, idToHex } from '../id/index.js';
 import { driveLookup, Lookup, type LookupResult, type QueryAnswer } from '../lookup/index.js';
 import type { RoutingTable } from '../routing/index.js';
 import type { Rpc } from '../rpc/index.js';
@@ -47,6 +48,7 @@ export interface OperationsContext {
   readonly table: RoutingTable;
   readonly rpc: Rpc;
   readonly store: ValueStore | null;
+  readonly pool: CryptoPool;
   readonly clock: Clock;
   readonly options: ResolvedOptions;
   /** Tells the maintainer a peer failed a request. */
@@ -77,7 +79,11 @@ export function runLookup(ctx: OperationsContext, target: Id, valueKey: Key | nu
       throw err;
     }
   };
-  const accept = valueKey === null ? undefined : (value: Uint8Array) => bytesEqual(keyFromContent(value), valueKey);
+  // Values arrive in their own buffers (the decoder copies them): the pool may take them.
+  const accept = valueKey === null ? undefined : async (value: Uint8Array) => {
+    const { digest, data } = await ctx.pool.hash(value);
+    return bytesEqual(digest, valueKey) ? data : null;
+  };
   return driveLookup(lookup, query, { clock: ctx.clock, timeout: options.lookupTimeout, signal, accept });
 }
 
@@ -88,7 +94,10 @@ export async function put(ctx: OperationsContext, content: Uint8Array, opts: Put
   const r = opts.replicationFactor ?? ctx.options.replicationFactor;
   if (!Number.isInteger(r) || r < 3 || r > 12) throw new RangeError('options.replicationFactor must be an integer in 3..12');
   const ttl = opts.ttl ?? ctx.options.defaultTtl;
-  const key = keyFromContent(content);
+  // Hash a copy: the caller keeps its buffer (the pool would otherwise take it over).
+  const { digest, data } = await ctx.pool.hash(content.slice());
+  const key = digest as Key;
+  content = data;
   const found = await runLookup(ctx, key, null, opts.signal);
   const candidates = [...found.closest];
   if (ctx.store !== null) candidates.push(ctx.self);
@@ -132,8 +141,9 @@ async function storeOne(ctx: OperationsContext, c: Contact, key: Key, value: Uin
 export async function get(ctx: OperationsContext, key: Key, signal?: AbortSignal): Promise<GetResult> {
   const started = ctx.clock.now();
   const local = ctx.store?.getCopy(key);
-  if (local !== undefined && bytesEqual(keyFromContent(local.value), key)) {
-    return { key, value: local.value, from: ctx.self, hops: 0, durationMs: ctx.clock.now() - started, rejected: 0 };
+  if (local !== undefined) {
+    const { digest, data } = await ctx.pool.hash(local.value);
+    if (bytesEqual(digest, key)) return { key, value: data, from: ctx.self, hops: 0, durationMs: ctx.clock.now() - started, rejected: 0 };
   }
   const found = await runLookup(ctx, key, key, signal);
   if (found.value === null || found.valueFrom === null) throw DhtError.notFound(`key ${idToHex(key)}`);

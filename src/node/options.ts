@@ -2,7 +2,7 @@
  * Options of a DhtNode, their defaults and their validation. Every message names the option
  * (`options.replicationFactor must be an integer in 3..12`), as piscina does.
  */
-import type { NodeId } from '../id/index.js';
+import type { CryptoPool, CryptoPoolInit, NodeIdentity } from '../crypto/index.js';
 import {
   type Address, type Clock, DEFAULT_STORAGE_CAP, DEFAULT_TTL, DHT_PORT, DHT_REPLICATION_FACTOR,
   K_BUCKET_SIZE, LOOKUP_ALPHA, LOOKUP_TIMEOUT, type Logger, MAX_REPLICATION_FACTOR, MAX_TTL,
@@ -22,8 +22,14 @@ export interface DhtNodeOptions {
   bootstrap?: ReadonlyArray<Address | string>;
   /** A client that stores nothing and stays out of other nodes' routing tables. */
   ephemeral?: boolean;
-  /** Fixed node id (tests); by default read from or created in `dataDir`. */
-  id?: NodeId;
+  /** Keys to use instead of `<dataDir>/identity.key` (tests, embedding). */
+  identity?: NodeIdentity;
+  /** A crypto pool shared with other nodes (a testnet); the node then neither creates nor closes one. */
+  cryptoPool?: CryptoPool;
+  /** Options of the node's own crypto pool (threads, maxQueue, batchSize, hashThreshold). */
+  crypto?: CryptoPoolInit;
+  /** Bandwidth class advertised in the node record, 0..255. Default 1. */
+  bandwidthClass?: number;
   k?: number;
   alpha?: number;
   /** Replicas per value, 3..12. Default 3. */
@@ -46,9 +52,10 @@ export interface DhtNodeOptions {
 }
 
 /** Options with every default filled in. */
-export interface ResolvedOptions extends Required<Omit<DhtNodeOptions, 'dataDir' | 'id' | 'bootstrap'>> {
+export interface ResolvedOptions extends Required<Omit<DhtNodeOptions, 'dataDir' | 'identity' | 'bootstrap' | 'cryptoPool'>> {
   dataDir: string | null;
-  id: NodeId | null;
+  identity: NodeIdentity | null;
+  cryptoPool: CryptoPool | null;
   bootstrap: Address[];
 }
 
@@ -64,7 +71,10 @@ export function resolveOptions(o: DhtNodeOptions): ResolvedOptions {
     dataDir: o.dataDir ?? null,
     bootstrap: (o.bootstrap ?? []).map(toAddress),
     ephemeral,
-    id: o.id ?? null,
+    identity: o.identity ?? null,
+    cryptoPool: o.cryptoPool ?? null,
+    crypto: o.crypto ?? {},
+    bandwidthClass: o.bandwidthClass ?? 1,
     k: o.k ?? K_BUCKET_SIZE,
     alpha: o.alpha ?? LOOKUP_ALPHA,
     replicationFactor: o.replicationFactor ?? DHT_REPLICATION_FACTOR,
@@ -85,6 +95,7 @@ export function resolveOptions(o: DhtNodeOptions): ResolvedOptions {
   integer(r.alpha, 'alpha', 1, 64);
   integer(r.replicationFactor, 'replicationFactor', MIN_REPLICATION_FACTOR, MAX_REPLICATION_FACTOR);
   integer(r.retries, 'retries', 0, 10);
+  integer(r.bandwidthClass, 'bandwidthClass', 0, 255);
   for (const name of ['pingTimeout', 'queryTimeout', 'lookupTimeout', 'storageCap', 'refreshInterval', 'maintenanceInterval'] as const) {
     if (!(r[name] > 0 && Number.isFinite(r[name]))) throw new RangeError(`options.${name} must be a positive number`);
   }

@@ -2,6 +2,8 @@
  * DhtStats, the node's summary figures (DESIGN.md "Statistics"); each field is defined in
  * docs/stats.md. Also the network-size estimate behind `totalNodes`.
  */
+import type { IntervalHistogram } from 'node:perf_hooks';
+import type { CryptoPool, PoolStats } from '../crypto/index.js';
 import type { Contact, NodeId } from '../id/index.js';
 import { distance, ID_BYTES } from '../id/index.js';
 import type { RoutingTable } from '../routing/index.js';
@@ -9,6 +11,7 @@ import type { Rpc, RpcCounters } from '../rpc/index.js';
 import type { Store } from '../storage/index.js';
 import type { Transport, TransportCounters } from '../transport/index.js';
 import type { MaintainerCounters, TableMaintainer } from './maintenance.js';
+import type { RecordBook, RecordCounters } from './records.js';
 
 /** The node's summary figures. */
 export interface DhtStats {
@@ -140,11 +143,20 @@ export interface ExtendedStats {
   storage: ReturnType<Store['stats']> | null;
   maintenance: MaintainerCounters;
   invalidStores: number;
+  /** The crypto worker pool: threads, queue (current, peak, max), utilisation, completed tasks, BUSY count. */
+  pool: PoolStats;
+  /** Peer-record verification outcomes. */
+  records: RecordCounters;
+  /** Main-thread event-loop delay since start, ms (perf_hooks.monitorEventLoopDelay). */
+  eventLoop: { p50: number; p99: number; max: number; mean: number };
 }
 
 export function extendedStats(p: {
   transport: Transport; rpc: Rpc; table: RoutingTable; store: Store | null; maintainer: TableMaintainer; invalidStores: number;
+  pool: CryptoPool; records: RecordBook; eventLoop: IntervalHistogram;
 }): ExtendedStats {
+  const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
+  const h = p.eventLoop;
   return {
     transport: p.transport.counters(),
     rpc: p.rpc.counters(),
@@ -152,6 +164,9 @@ export function extendedStats(p: {
     storage: p.store?.stats() ?? null,
     maintenance: { ...p.maintainer.counters },
     invalidStores: p.invalidStores,
+    pool: p.pool.stats(),
+    records: { ...p.records.counters },
+    eventLoop: { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), mean: ms(h.mean) },
   };
 }
 

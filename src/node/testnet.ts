@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CryptoPool } from '../crypto/index.js';
 import type { Address } from '../util/index.js';
 import { DhtNode } from './node.js';
 import type { DhtNodeOptions } from './options.js';
@@ -19,6 +20,8 @@ export interface TestnetOptions extends Omit<DhtNodeOptions, 'dataDir' | 'bootst
   /** Nodes started at once while joining. Default 8. */
   concurrency?: number;
 }
+
+// All nodes of a testnet share one crypto pool (one thread per core), as one process would.
 
 /** A running loopback network. */
 export interface Testnet {
@@ -37,6 +40,9 @@ export async function createTestnet(n: number, options: TestnetOptions = {}): Pr
   const ownRoot = options.root === undefined;
   const root = options.root ?? mkdtempSync(join(tmpdir(), 'zhtp-testnet-'));
   const { root: _r, basePort = 0, concurrency = 8, ...shared } = options;
+  const ownPool = shared.cryptoPool === undefined;
+  // One pool serves every node: its queue must hold start-up work (keys, records) of all of them.
+  const cryptoPool = shared.cryptoPool ?? new CryptoPool({ maxQueue: Math.max(64, 16 * n), ...shared.crypto });
   const nodes: DhtNode[] = [];
   const bootstrap: Address[] = [];
   let seq = 0;
@@ -45,7 +51,7 @@ export async function createTestnet(n: number, options: TestnetOptions = {}): Pr
   const addNode = async (extra: Partial<DhtNodeOptions> = {}): Promise<DhtNode> => {
     const index = seq++;
     const node = new DhtNode({
-      host: '127.0.0.1', ...shared, ...extra,
+      host: '127.0.0.1', ...shared, cryptoPool, ...extra,
       port: basePort === 0 ? 0 : basePort + index,
       dataDir: join(root, `node-${index}`),
       bootstrap: extra.bootstrap ?? bootstrap,
@@ -59,6 +65,7 @@ export async function createTestnet(n: number, options: TestnetOptions = {}): Pr
     if (destroyed) return;
     destroyed = true;
     await Promise.all(nodes.map((node) => node.stop()));
+    if (ownPool) await cryptoPool.close();
     if (ownRoot) rmSync(root, { recursive: true, force: true });
   };
 

@@ -27,7 +27,7 @@ export interface RpcCounters {
   pending: number;
 }
 
-const TYPES: MessageTypeName[] = ['PING', 'PONG', 'FIND_NODE', 'NODES', 'FIND_VALUE', 'VALUE', 'STORE', 'STORED', 'ERROR'];
+const TYPES: MessageTypeName[] = ['PING', 'PONG', 'FIND_NODE', 'NODES', 'FIND_VALUE', 'VALUE', 'STORE', 'STORED', 'ERROR', 'GET_RECORD', 'RECORD'];
 const REASONS: RpcDropReason[] = ['decode_failed', 'unsolicited', 'wrong_source', 'wrong_sender', 'wrong_reply_type', 'handler_error', 'own_id', 'closed'];
 
 /** A zeroed counter set. */

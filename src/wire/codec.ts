@@ -47,6 +47,10 @@ function fields(m: Message): unknown[] {
       return [m.key, m.value, m.ttl];
     case 'ERROR':
       return [m.code, m.message.slice(0, WIRE_LIMITS.maxErrorMessage)];
+    case 'GET_RECORD':
+      return [m.padding];
+    case 'RECORD':
+      return [m.record];
   }
 }
 

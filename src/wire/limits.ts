@@ -18,6 +18,10 @@ export const WIRE_LIMITS = {
   maxErrorMessage: 200,
   /** Largest TTL a STORE may ask for, in seconds. */
   maxTtlSeconds: MAX_TTL / second,
+  /** Largest node record carried in RECORD. */
+  maxRecordBytes: 8 * 1024,
+  /** Padding a GET_RECORD must carry: a third of the largest record (3× anti-amplification). */
+  minRecordRequestPadding: Math.ceil((8 * 1024) / 3),
   /** Transaction ids are unsigned 32-bit integers. */
   maxTid: 0xffff_ffff,
 } as const;

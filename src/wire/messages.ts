@@ -16,6 +16,8 @@ export const MessageType = {
   STORE: 7,
   STORED: 8,
   ERROR: 9,
+  GET_RECORD: 10,
+  RECORD: 11,
 } as const;
 
 export type MessageTypeName = keyof typeof MessageType;
@@ -53,11 +55,18 @@ export interface Store extends Header {
 }
 /** The STORE was committed to disk. */
 export interface Stored extends Header { readonly type: 'STORED' }
+/**
+ * Asks for the peer's signed node record. Padded so the reply stays within 3× the request
+ * (anti-amplification: a record is ~6.5 KiB, a PING ~50 B).
+ */
+export interface GetRecord extends Header { readonly type: 'GET_RECORD'; readonly padding: Uint8Array }
+/** The sender's signed node record (src/crypto record wire form). */
+export interface RecordReply extends Header { readonly type: 'RECORD'; readonly record: Uint8Array }
 /** A request failed; `code` is a number of WIRE_ERROR_CODES. */
 export interface ErrorReply extends Header { readonly type: 'ERROR'; readonly code: number; readonly message: string }
 
-export type Request = Ping | FindNode | FindValue | Store;
-export type Response = Pong | Nodes | ValueReply | Stored | ErrorReply;
+export type Request = Ping | FindNode | FindValue | Store | GetRecord;
+export type Response = Pong | Nodes | ValueReply | Stored | ErrorReply | RecordReply;
 export type Message = Request | Response;
 
 /** A message without its header: what callers build before the RPC layer stamps it. */
@@ -71,12 +80,13 @@ export const REPLY_TYPE = {
   FIND_NODE: 'NODES',
   FIND_VALUE: 'VALUE',
   STORE: 'STORED',
+  GET_RECORD: 'RECORD',
 } as const satisfies Record<Request['type'], Response['type']>;
 
 /** Reply type for a given request type. */
 export type ReplyTo<R extends RequestBody> = Extract<Response, { type: (typeof REPLY_TYPE)[R['type']] }>;
 
-const REQUEST_TYPES: ReadonlySet<string> = new Set(['PING', 'FIND_NODE', 'FIND_VALUE', 'STORE']);
+const REQUEST_TYPES: ReadonlySet<string> = new Set(['PING', 'FIND_NODE', 'FIND_VALUE', 'STORE', 'GET_RECORD']);
 
 /** True when `m` is a request (it expects a reply). */
 export function isRequest(m: Message): m is Request {

@@ -15,6 +15,7 @@ const TYPE_NAMES = new Map<number, MessageTypeName>(
 /** Number of fields after the 5 header fields, per type. */
 const FIELD_COUNT: Record<MessageTypeName, number> = {
   PING: 0, PONG: 2, FIND_NODE: 1, NODES: 1, FIND_VALUE: 1, VALUE: 2, STORE: 3, STORED: 0, ERROR: 2,
+  GET_RECORD: 1, RECORD: 1,
 };
 
 const isUint = (v: unknown, max: number): v is number =>
@@ -58,6 +59,12 @@ function body(type: MessageTypeName, f: unknown[], h: HeaderFields): Message | n
       return valueReply(f, h);
     case 'STORE':
       return store(f, h);
+    case 'GET_RECORD':
+      // Too little padding would let the reply amplify; more than a datagram's worth is waste.
+      return isBytes(f[0]) && f[0].byteLength >= WIRE_LIMITS.minRecordRequestPadding && f[0].byteLength <= 2 * WIRE_LIMITS.minRecordRequestPadding
+        ? { type, ...h, padding: f[0] } : null;
+    case 'RECORD':
+      return isBytes(f[0]) && f[0].byteLength <= WIRE_LIMITS.maxRecordBytes ? { type, ...h, record: new Uint8Array(f[0]) } : null;
     case 'ERROR': {
       const [code, message] = f;
       if (!isUint(code, 0xffff) || typeof message !== 'string') return null;

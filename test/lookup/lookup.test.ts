@@ -109,7 +109,7 @@ describe('driveLookup', () => {
       if (poisoned.has(hex)) return { closer: [], value: Uint8Array.of(0) };
       if (hex === honest) return { closer: [], value: Uint8Array.of(1) };
       return { closer: world.answer(c, target, 20) };
-    }, { clock, accept: (v) => v[0] === 1 });
+    }, { clock, accept: async (v) => (v[0] === 1 ? v : null) });
     expect(result.value).toEqual(Uint8Array.of(1));
     expect(result.rejected).toBeGreaterThanOrEqual(1);
     expect(result.lacking.length).toBeGreaterThan(0);

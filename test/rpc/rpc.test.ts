@@ -130,14 +130,15 @@ describe('Rpc: requests and replies between two nodes', () => {
     const b = await startNode(idOf(0xb2), {}, 2);
     const contact: Contact = { id: idOf(0x33), host: '127.0.0.1', port: 4000 };
     // The first request waits longest, so replies arrive in the reverse order of the requests.
-    const delay = { FIND_NODE: 120, FIND_VALUE: 60, STORE: 0, PING: 0 } as const;
+    const delay = { FIND_NODE: 120, FIND_VALUE: 60, STORE: 0, PING: 0, GET_RECORD: 0 } as const;
     b.rpc.setHandler(async (request) => {
       await sleep(delay[request.type]);
       switch (request.type) {
         case 'FIND_NODE': return { type: 'NODES', contacts: [{ ...contact, id: request.target }] };
         case 'FIND_VALUE': return { type: 'VALUE', value: request.key.slice(0, 4), contacts: [] };
         case 'STORE': return { type: 'STORED' };
-        case 'PING': return null;
+        case 'PING':
+        case 'GET_RECORD': return null;
       }
     });
     const arrivals: string[] = [];

@@ -36,6 +36,11 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   }),
   fc.record({ type: fc.constant('STORED' as const), ...header }),
   fc.record({
+    type: fc.constant('GET_RECORD' as const), ...header,
+    padding: fc.integer({ min: WIRE_LIMITS.minRecordRequestPadding, max: 2 * WIRE_LIMITS.minRecordRequestPadding }).map((n) => new Uint8Array(n)),
+  }),
+  fc.record({ type: fc.constant('RECORD' as const), ...header, record: fc.uint8Array({ maxLength: WIRE_LIMITS.maxRecordBytes }) }),
+  fc.record({
     type: fc.constant('ERROR' as const), ...header,
     code: fc.integer({ min: 0, max: 0xffff }), message: fc.string({ maxLength: WIRE_LIMITS.maxErrorMessage }),
   }),
@@ -94,6 +99,14 @@ describe('wire codec', () => {
     expect(() => encode({ type: 'NODES', tid: 1, sender, flags: 0, contacts: many })).toThrow(RangeError);
     const twice = encode({ type: 'NODES', tid: 1, sender, flags: 0, contacts: [c, { ...c, port: 2 }] });
     expect(decode(twice)).toBeNull();
+  });
+
+  it('rejects a GET_RECORD without the anti-amplification padding and an oversized RECORD', () => {
+    const sender = new Uint8Array(32) as Id;
+    const short = encode({ type: 'GET_RECORD', tid: 1, sender, flags: 0, padding: new Uint8Array(WIRE_LIMITS.minRecordRequestPadding - 1) });
+    expect(decode(short)).toBeNull();
+    const big = encode({ type: 'RECORD', tid: 1, sender, flags: 0, record: new Uint8Array(WIRE_LIMITS.maxRecordBytes + 1) });
+    expect(decode(big)).toBeNull();
   });
 
   it('rejects unknown versions, types, flags and wrong field counts', () => {
