@@ -27,14 +27,20 @@ export function deriveKey(context: string, material: Uint8Array): Uint8Array {
   return view(b3DeriveKey(context, material) as Buffer);
 }
 
-/** An incremental BLAKE3 hasher: update() chunk by chunk, digest() once. */
+/**
+ * An incremental BLAKE3 hasher: update() chunk by chunk, digest() once. Its WASM state is freed
+ * by digest(); a hasher abandoned midway must be dispose()d.
+ */
 export interface StreamingHasher {
   update(chunk: Uint8Array): StreamingHasher;
   digest(): Uint8Array;
+  /** Frees the hasher without a digest (an aborted stream). Idempotent. */
+  dispose(): void;
 }
 
-/** A streaming hasher; keyed when `key` is given. */
+/** A streaming hasher; keyed when `key` (32 bytes) is given. */
 export function createHasher(key?: Uint8Array): StreamingHasher {
+  if (key !== undefined && key.byteLength !== BLAKE3_BYTES) throw new RangeError(`key must be ${BLAKE3_BYTES} bytes`);
   const h = key === undefined ? createHash() : createKeyed(Buffer.from(key.buffer, key.byteOffset, key.byteLength));
   let done = false;
   const hasher: StreamingHasher = {
@@ -44,8 +50,14 @@ export function createHasher(key?: Uint8Array): StreamingHasher {
       return hasher;
     },
     digest() {
+      if (done) throw new Error('hasher already digested');
       done = true;
       return view(h.digest() as Buffer);
+    },
+    dispose() {
+      if (done) return;
+      done = true;
+      h.digest(); // blake3-wasm frees its state on digest
     },
   };
   return hasher;

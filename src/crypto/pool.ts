@@ -97,9 +97,12 @@ export class CryptoPool {
       this.#stats.hashesInline++;
       return { digest: blake3(data), data };
     }
+    // Only a view that owns a whole (non-shared) ArrayBuffer can be transferred; others are copied.
+    const owned = data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+      ? data : data.slice();
+    const result = await this.#run<{ digest: Uint8Array; data: Uint8Array }>('hash', { data: owned }, [owned.buffer as ArrayBuffer]);
     this.#stats.hashesInPool++;
-    const owned = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
-    return this.#run<{ digest: Uint8Array; data: Uint8Array }>('hash', { data: owned }, [owned.buffer as ArrayBuffer]);
+    return result;
   }
 
   /** Verifies one ML-DSA-65 signature, batched with others made in the same turn. */
@@ -117,10 +120,10 @@ export class CryptoPool {
 
   /** Verifies many signatures in one task; `true`/`false` per item, in order. */
   async verifyBatch(checks: readonly SignatureCheck[]): Promise<boolean[]> {
-    this.#stats.verifyBatches++;
-    this.#stats.verifications += checks.length;
     const items = checks.map((c) => ({ publicKey: c.publicKey, message: c.message, signature: c.signature }));
     const bits = await this.#run<Uint8Array>('verifyBatch', { items });
+    this.#stats.verifyBatches++;
+    this.#stats.verifications += checks.length;
     return Array.from(bits, (b) => b === 1);
   }
 
@@ -153,7 +156,10 @@ export class CryptoPool {
     };
   }
 
-  /** Fails queued checks, waits for running tasks, and ends every thread. Idempotent. */
+  /**
+   * Ends every thread at once: running and queued tasks, and batched checks, reject with
+   * DESTROYED (nothing is left half-done that a caller could mistake for a result). Idempotent.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -182,6 +188,7 @@ export class CryptoPool {
       this.#stats.peakQueueSize = Math.max(this.#stats.peakQueueSize, this.#piscina.queueSize);
       return (await pending) as R;
     } catch (err) {
+      if (this.#closed) throw DhtError.destroyed(); // the task was cut off by close()
       if (err instanceof Error && err.message === 'Task queue is at limit') {
         this.#stats.busyRejections++;
         throw new DhtError('BUSY', 'crypto pool queue is full; try later', { cause: err });
