@@ -127,7 +127,7 @@ export class DhtNode {
       self: id, ephemeral: o.ephemeral, pingTimeout: o.pingTimeout, queryTimeout: o.queryTimeout, retries: o.retries,
     });
     const table = new RoutingTable(id, { k: o.k });
-    const records = new RecordBook({ rpc, pool });
+    const records = new RecordBook({ rpc, pool, now: () => o.clock.now() });
     const maintainer = new TableMaintainer({ table, rpc, clock: o.clock, records });
     const ops: OperationsContext = {
       self, table, rpc, store, pool, clock: o.clock, options: o,

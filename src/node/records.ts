@@ -13,6 +13,8 @@ import { WIRE_LIMITS } from '../wire/index.js';
 const MAX_CACHED = 10_000;
 /** Record fetches in flight at most; more candidates wait until they are offered again. */
 const MAX_IN_FLIGHT = 32;
+/** A peer whose record failed is not fetched or verified again for this long (ms). */
+const REJECTED_FOR = 10 * 60_000;
 
 /** Outcomes of record checks. */
 export interface RecordCounters {
@@ -25,6 +27,8 @@ export interface RecordCounters {
   fetchFailures: number;
   /** Candidates skipped because MAX_IN_FLIGHT fetches were running. */
   deferred: number;
+  /** Offers refused at once because the peer's record failed recently. */
+  recentlyRejected: number;
 }
 
 /** The cache of verified peer records. */
@@ -33,12 +37,16 @@ export class RecordBook {
   readonly #pool: CryptoPool;
   readonly #cache = new Map<string, NodeRecord>();
   readonly #inFlight = new Map<string, Promise<boolean>>();
+  /** Ids whose record was invalid or did not match, with the time the ban ends. */
+  readonly #rejected = new Map<string, number>();
+  readonly #now: () => number;
   readonly #padding = new Uint8Array(WIRE_LIMITS.minRecordRequestPadding);
-  readonly counters: RecordCounters = { verified: 0, cacheHits: 0, invalid: 0, idMismatch: 0, fetchFailures: 0, deferred: 0 };
+  readonly counters: RecordCounters = { verified: 0, cacheHits: 0, invalid: 0, idMismatch: 0, fetchFailures: 0, deferred: 0, recentlyRejected: 0 };
 
-  constructor(components: { rpc: Rpc; pool: CryptoPool }) {
+  constructor(components: { rpc: Rpc; pool: CryptoPool; now: () => number }) {
     this.#rpc = components.rpc;
     this.#pool = components.pool;
+    this.#now = components.now;
   }
 
   /** The verified record of `id`, if cached. */
@@ -58,6 +66,12 @@ export class RecordBook {
     }
     const running = this.#inFlight.get(key);
     if (running !== undefined) return running;
+    // A forged record costs us one verification per ban period, not one per contact attempt.
+    const bannedUntil = this.#rejected.get(key);
+    if (bannedUntil !== undefined && bannedUntil > this.#now()) {
+      this.counters.recentlyRejected++;
+      return Promise.resolve(false);
+    }
     if (this.#inFlight.size >= MAX_IN_FLIGHT) {
       this.counters.deferred++;
       return Promise.resolve(false);
@@ -84,12 +98,11 @@ export class RecordBook {
       this.counters.fetchFailures++; // pool BUSY or stopping: try again at the next offer
       return false;
     }
-    if (record === null) {
-      this.counters.invalid++;
-      return false;
-    }
-    if (!idEquals(record.id, contact.id)) {
-      this.counters.idMismatch++;
+    if (record === null || !idEquals(record.id, contact.id)) {
+      if (record === null) this.counters.invalid++;
+      else this.counters.idMismatch++;
+      this.#rejected.set(key, this.#now() + REJECTED_FOR);
+      if (this.#rejected.size > MAX_CACHED) this.#rejected.delete(this.#rejected.keys().next().value!);
       return false;
     }
     this.counters.verified++;

@@ -100,6 +100,14 @@ describe('node identity and record admission (T12, first half)', () => {
     const reply = await peers[0]!.rpc.request(target, { type: 'FIND_NODE', target: peers[honest]!.id });
     const listed = new Set(reply.type === 'NODES' ? reply.contacts.map((c) => idToHex(c.id)) : []);
     expect(peers.filter((p) => !p.good && listed.has(idToHex(p.id)))).toHaveLength(0);
+    // A forged peer that comes back is refused from the ban list, without another verification.
+    const again = peers.find((p) => !p.good)!;
+    await again.rpc.request(target, { type: 'FIND_NODE', target: again.id }).catch(() => null);
+    const until = Date.now() + 5000;
+    while (node.extendedStats().records.recentlyRejected === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+    const after = node.extendedStats().records;
+    expect(after.recentlyRejected).toBeGreaterThanOrEqual(1);
+    expect(after.invalid + after.idMismatch).toBe(2 * forged);
     await Promise.all(peers.map((p) => p.close()));
   }, 60_000);
 });
