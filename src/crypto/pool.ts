@@ -18,8 +18,19 @@ import { decodeRecord, type NodeRecord } from './record.js';
 export const DEFAULT_MAX_QUEUE = 64;
 /** Default signatures per verification task (bench: `npm run bench:crypto`, sweep). */
 export const DEFAULT_VERIFY_BATCH = 32;
-/** Inputs at most this long are hashed inline on the coordinator (bench: pool round trip vs inline). */
-export const DEFAULT_HASH_THRESHOLD = 16 * KiB;
+/**
+ * Inputs at most this long are hashed inline on the coordinator. Measured (bench:crypto): a pool
+ * call costs the main thread 40-70 µs whatever the size, inline BLAKE3 about 1.25 µs per KiB, so
+ * below ~32 KiB hashing inline costs the coordinator less than dispatching the task.
+ */
+export const DEFAULT_HASH_THRESHOLD = 32 * KiB;
+/**
+ * Workers run at this much lower CPU priority (Linux nice), so the coordinator wins the core when
+ * both want it: measured PING p99 under a saturated pool 1.8-2.8 ms with it, 5.3-6.7 ms without,
+ * at the same throughput. Needs @napi-rs/nice (a Piscina optional dependency); without it the
+ * workers run at normal priority.
+ */
+export const DEFAULT_NICE_INCREMENT = 19;
 
 export interface CryptoPoolInit {
   /** Worker threads. Default: available cores. */
@@ -28,8 +39,10 @@ export interface CryptoPoolInit {
   maxQueue?: number;
   /** Signatures per verification task at most. Default 32. */
   batchSize?: number;
-  /** Largest input hashed on the calling thread. Default 16 KiB. */
+  /** Largest input hashed on the calling thread. Default 32 KiB. */
   hashThreshold?: number;
+  /** Nice increment of the worker threads (0 = same priority as the coordinator). Default 19. */
+  niceIncrement?: number;
 }
 
 /** A signature to check. */
@@ -66,6 +79,7 @@ export class CryptoPool {
   readonly maxQueue: number;
   readonly batchSize: number;
   readonly hashThreshold: number;
+  readonly niceIncrement: number;
   readonly #piscina: Piscina;
   #batch: PendingCheck[] = [];
   #flushScheduled = false;
@@ -77,13 +91,17 @@ export class CryptoPool {
     this.maxQueue = init.maxQueue ?? DEFAULT_MAX_QUEUE;
     this.batchSize = init.batchSize ?? DEFAULT_VERIFY_BATCH;
     this.hashThreshold = init.hashThreshold ?? DEFAULT_HASH_THRESHOLD;
+    this.niceIncrement = init.niceIncrement ?? DEFAULT_NICE_INCREMENT;
+    if (!Number.isInteger(this.niceIncrement) || this.niceIncrement < 0 || this.niceIncrement > 19) {
+      throw new RangeError('options.niceIncrement must be an integer in 0..19');
+    }
     positiveInteger(this.threads, 'threads');
     positiveInteger(this.maxQueue, 'maxQueue');
     positiveInteger(this.batchSize, 'batchSize');
     if (!Number.isInteger(this.hashThreshold) || this.hashThreshold < 0) throw new RangeError('options.hashThreshold must be a non-negative integer');
     this.#piscina = new Piscina({
       filename: workerFile(), minThreads: this.threads, maxThreads: this.threads, maxQueue: this.maxQueue,
-      idleTimeout: Number.MAX_SAFE_INTEGER,
+      idleTimeout: Number.MAX_SAFE_INTEGER, niceIncrement: this.niceIncrement,
     });
   }
 
