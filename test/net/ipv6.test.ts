@@ -41,6 +41,9 @@ describe('IPv6', async () => {
     expect(replicas.every((c) => c.host === '::1')).toBe(true);
     const got = await nodes[3]!.get(key);
     expect(new TextDecoder().decode(got.value)).toBe('over IPv6');
+    // Node 2 learns of node 3 when node 3 contacts it: admission (ping, record check) is async.
+    const deadline = Date.now() + 10_000;
+    while (nodes[2]!.stats().routingTableSize < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(nodes[2]!.stats().routingTableSize).toBe(3);
   });
 });
