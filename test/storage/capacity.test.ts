@@ -1,17 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DhtError, hour, ManualClock, minute } from '../../src/util/index.js';
 import { MIN_MAP_SIZE } from '../../src/storage/index.js';
-import { bytes, keyOf, StoreFixture } from './fixtures.js';
+import { bytes, keyOf, type StoreFixture, useStoreFixture } from './fixtures.js';
 
 let fx: StoreFixture;
 let clock: ManualClock;
 
-beforeEach(() => {
-  fx = new StoreFixture();
-  clock = new ManualClock(0);
-});
-afterEach(async () => {
-  await fx.cleanup();
+useStoreFixture(0, (f, c) => {
+  fx = f;
+  clock = c;
 });
 
 describe('Store: byte cap', () => {

@@ -1,17 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { hour, ManualClock, minute, second } from '../../src/util/index.js';
 import { SWEEP_BATCH } from '../../src/storage/index.js';
-import { bytes, keyOf, StoreFixture } from './fixtures.js';
+import { bytes, keyOf, type StoreFixture, useStoreFixture } from './fixtures.js';
 
 let fx: StoreFixture;
 let clock: ManualClock;
 
-beforeEach(() => {
-  fx = new StoreFixture();
-  clock = new ManualClock(0);
-});
-afterEach(async () => {
-  await fx.cleanup();
+useStoreFixture(0, (f, c) => {
+  fx = f;
+  clock = c;
 });
 
 describe('Store: TTL expiry', () => {

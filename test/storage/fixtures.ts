@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Key } from '../../src/id/index.js';
 import { Store, type StoreInit } from '../../src/storage/index.js';
+import { afterEach, beforeEach } from 'vitest';
+import { ManualClock } from '../../src/util/index.js';
 
 /** A fresh temporary folder; remove it with `removeDir`. */
 export function tempDir(): string {
@@ -47,4 +49,19 @@ export class StoreFixture {
     await Promise.all(this.#opened.map((s) => s.close()));
     removeDir(this.dir);
   }
+}
+
+/**
+ * Registers the per-test hooks every store suite needs: a fresh fixture and a manual clock
+ * starting at `start` before each test (handed to `use`), and cleanup after it.
+ */
+export function useStoreFixture(start: number, use: (fx: StoreFixture, clock: ManualClock) => void): void {
+  let fx: StoreFixture | null = null;
+  beforeEach(() => {
+    fx = new StoreFixture();
+    use(fx, new ManualClock(start));
+  });
+  afterEach(async () => {
+    await fx?.cleanup();
+  });
 }

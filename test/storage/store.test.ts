@@ -3,17 +3,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keyFromContent } from '../../src/id/index.js';
 import { DhtError, hour, ManualClock, MAX_TTL, second } from '../../src/util/index.js';
 import { MIN_TTL } from '../../src/storage/index.js';
-import { bytes, keyOf, StoreFixture } from './fixtures.js';
+import { bytes, keyOf, type StoreFixture, useStoreFixture } from './fixtures.js';
 
 let fx: StoreFixture;
 let clock: ManualClock;
 
-beforeEach(() => {
-  fx = new StoreFixture();
-  clock = new ManualClock(1_700_000_000_000);
-});
-afterEach(async () => {
-  await fx.cleanup();
+useStoreFixture(1_700_000_000_000, (f, c) => {
+  fx = f;
+  clock = c;
 });
 
 describe('Store: put and get', () => {
