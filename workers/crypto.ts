@@ -6,7 +6,7 @@
  */
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import {
-  blake3, decodeRecord, mldsaKeygen, mldsaSign, mldsaVerify, mlkemKeygen, recordSigningPayload,
+  blake3, decodeRecord, mldsaKeygen, mldsaSign, mldsaVerify, mlkemKeygen, type NodeRecord, recordSigningPayload,
 } from '../src/crypto/primitives.js';
 
 /** BLAKE3 of `data`; the buffer travels back to the caller with the digest (both transferred). */
@@ -38,9 +38,9 @@ export function keygen(task: { seed?: Uint8Array }): { dsa: { publicKey: Uint8Ar
 }
 
 /** Decodes and verifies a node record: its id and fields when valid, else the reason. */
-export function verifyRecord(task: { bytes: Uint8Array }): { ok: true; bytes: Uint8Array } | { ok: false; reason: 'malformed' | 'bad_signature' } {
+export function verifyRecord(task: { bytes: Uint8Array }): { ok: true; record: NodeRecord } | { ok: false; reason: 'malformed' | 'bad_signature' } {
   const record = decodeRecord(task.bytes);
   if (record === null) return { ok: false, reason: 'malformed' };
   if (!mldsaVerify(record.publicKeys.mldsa65, recordSigningPayload(record), record.signature)) return { ok: false, reason: 'bad_signature' };
-  return { ok: true, bytes: task.bytes };
+  return { ok: true, record };
 }

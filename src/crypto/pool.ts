@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { DhtError, KiB } from '../util/index.js';
 import { blake3 } from './blake3.js';
-import { decodeRecord, type NodeRecord } from './record.js';
+import type { NodeRecord } from './record.js';
 
 /** Default tasks waiting at most (each a batch of signatures or one large hash). */
 export const DEFAULT_MAX_QUEUE = 64;
@@ -160,8 +160,9 @@ export class CryptoPool {
 
   /** Decodes and verifies a node record in a worker; null when malformed or forged. */
   async verifyRecord(bytes: Uint8Array): Promise<NodeRecord | null> {
-    const r = await this.#run<{ ok: boolean }>('verifyRecord', { bytes });
-    return r.ok ? decodeRecord(bytes) : null;
+    // The worker decoded it already: the coordinator takes its result rather than decoding again.
+    const r = await this.#run<{ ok: true; record: NodeRecord } | { ok: false }>('verifyRecord', { bytes });
+    return r.ok ? r.record : null;
   }
 
   /** Figures for the extended stats. */
