@@ -93,3 +93,58 @@ function compressIpv6(groups: string[]): string {
   if (bestStart < 0) return groups.join(':');
   return `${groups.slice(0, bestStart).join(':')}::${groups.slice(bestStart + bestLen).join(':')}`;
 }
+
+/**
+ * The subnet a host belongs to for diversity and rate limits: its /24 for IPv4, its /48 for
+ * IPv6 (discv5, go-ethereum and go-libp2p group peers this way), e.g. `"10.1.2.0/24"`.
+ * IPv4-mapped IPv6 hosts count as IPv4. Null for anything that is not an IP literal.
+ */
+export function subnetKey(host: string): string | null {
+  const bytes = ipToBytes(host);
+  if (bytes === null) return null;
+  const v4 = mappedIpv4(bytes);
+  if (v4 !== null) return `${v4[0]}.${v4[1]}.${v4[2]}.0/24`;
+  const hex = Array.from(bytes.subarray(0, 6), (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 4)}:${hex.slice(4, 8)}:${hex.slice(8, 12)}::/48`;
+}
+
+/** The host itself as a rate-limit key: IPv4-mapped IPv6 folded to IPv4. Null if not an IP literal. */
+export function hostKey(host: string): string | null {
+  const bytes = ipToBytes(host);
+  if (bytes === null) return null;
+  const v4 = mappedIpv4(bytes);
+  return v4 !== null ? Array.from(v4).join('.') : (bytesToIp(bytes) ?? null);
+}
+
+/** True for loopback hosts: 127.0.0.0/8 and ::1 (and their IPv4-mapped forms). */
+export function isLoopback(host: string): boolean {
+  const bytes = ipToBytes(host);
+  if (bytes === null) return false;
+  const v4 = mappedIpv4(bytes);
+  if (v4 !== null) return v4[0] === 127;
+  return bytes.every((b, i) => b === (i === 15 ? 1 : 0));
+}
+
+/**
+ * True for addresses that name no place on the public internet, whose subnets say nothing
+ * about who runs a peer: private IPv4 (10/8, 172.16/12, 192.168/16), link-local (169.254/16,
+ * fe80::/10), unique-local IPv6 (fc00::/7), plus loopback. BEP 42 exempts the same ranges.
+ */
+export function isLocalAddress(host: string): boolean {
+  if (isLoopback(host)) return true;
+  const bytes = ipToBytes(host);
+  if (bytes === null) return false;
+  const v4 = mappedIpv4(bytes);
+  if (v4 !== null) {
+    const [a = 0, b = 0] = v4;
+    return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
+  }
+  return (bytes[0]! & 0xfe) === 0xfc || (bytes[0] === 0xfe && (bytes[1]! & 0xc0) === 0x80);
+}
+
+/** The 4 IPv4 bytes of a 4-byte address or an IPv4-mapped IPv6 one (::ffff:a.b.c.d), else null. */
+function mappedIpv4(bytes: Uint8Array): Uint8Array | null {
+  if (bytes.byteLength === 4) return bytes;
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return null;
+  return bytes[10] === 0xff && bytes[11] === 0xff ? bytes.subarray(12) : null;
+}
