@@ -1,12 +1,13 @@
 /**
  * Piscina task module for the crypto pool: BLAKE3 of large buffers, batched ML-DSA-65
- * verification, signing, key generation and node-record verification. Each export is one task
+ * verification, signing, key generation, node-record verification and the two halves of the
+ * session handshake. Each export is one task
  * (`pool.run(task, { name })`). Tasks are pure functions of their input; bad input yields
  * `false` / `null` results, and a thrown error rejects only that task.
  */
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import {
-  blake3, decodeRecord, mldsaKeygen, mldsaSign, mldsaVerify, mlkemKeygen, type NodeRecord, recordSigningPayload,
+  blake3, decodeRecord, initiateHandshake, type InitiateResult, type InitiateTask, respondHandshake, type RespondResult, type RespondTask, mldsaKeygen, mldsaSign, mldsaVerify, mlkemKeygen, type NodeRecord, recordSigningPayload,
 } from '../src/crypto/primitives.js';
 
 /** BLAKE3 of `data`; the buffer travels back to the caller with the digest (both transferred). */
@@ -43,4 +44,14 @@ export function verifyRecord(task: { bytes: Uint8Array }): { ok: true; record: N
   if (record === null) return { ok: false, reason: 'malformed' };
   if (!mldsaVerify(record.publicKeys.mldsa65, recordSigningPayload(record), record.signature)) return { ok: false, reason: 'bad_signature' };
   return { ok: true, record };
+}
+
+/** The initiator's half of a session handshake (src/crypto/handshake.ts). */
+export function handshakeInitiate(task: InitiateTask): InitiateResult {
+  return initiateHandshake(task);
+}
+
+/** The responder's half of a session handshake (src/crypto/handshake.ts). */
+export function handshakeRespond(task: RespondTask): RespondResult {
+  return respondHandshake(task);
 }

@@ -13,6 +13,7 @@ import { Piscina } from 'piscina';
 import { DhtError, KiB } from '../util/index.js';
 import { blake3 } from './blake3.js';
 import type { NodeRecord } from './record.js';
+import type { InitiateResult, InitiateTask, RespondResult, RespondTask } from './handshake.js';
 
 /** Default tasks waiting at most (each a batch of signatures or one large hash). */
 export const DEFAULT_MAX_QUEUE = 64;
@@ -163,6 +164,16 @@ export class CryptoPool {
     // The worker decoded it already: the coordinator takes its result rather than decoding again.
     const r = await this.#run<{ ok: true; record: NodeRecord } | { ok: false }>('verifyRecord', { bytes });
     return r.ok ? r.record : null;
+  }
+
+  /** The initiator's half of a session handshake: verify, encapsulate, sign (one task). */
+  handshakeInitiate(task: InitiateTask): Promise<InitiateResult> {
+    return this.#run('handshakeInitiate', task);
+  }
+
+  /** The responder's half of a session handshake: verify twice, decapsulate, sign (one task). */
+  handshakeRespond(task: RespondTask): Promise<RespondResult> {
+    return this.#run('handshakeRespond', task);
   }
 
   /** Figures for the extended stats. */

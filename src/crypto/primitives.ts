@@ -5,3 +5,4 @@
 export * from './blake3.js';
 export * from './mldsa.js';
 export * from './record.js';
+export * from './handshake.js';

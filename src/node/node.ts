@@ -5,7 +5,7 @@
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import {
-  CryptoPool, ephemeralIdentity, loadOrCreateIdentity, type NodeIdentity, type NodeRecord, signNodeRecord,
+  CryptoPool, ephemeralIdentity, keyedBlake3, loadOrCreateIdentity, type NodeIdentity, type NodeRecord, signNodeRecord,
 } from '../crypto/index.js';
 import type { Contact, Id, Key, NodeId } from '../id/index.js';
 import { idToHex, randomIdInBucket } from '../id/index.js';
@@ -13,10 +13,12 @@ import type { LookupResult } from '../lookup/index.js';
 import { RoutingTable } from '../routing/index.js';
 import { Rpc } from '../rpc/index.js';
 import { Store } from '../storage/index.js';
-import { type Transport, UdpTransport } from '../transport/index.js';
+import { SecureChannel, type Transport, UdpTransport } from '../transport/index.js';
 import { type Address, DhtError, formatAddress, type Timer } from '../util/index.js';
 import { PROTOCOL_VERSION } from '../wire/index.js';
 import { handleRequest } from './handlers.js';
+import { PoolHandshake } from './handshake.js';
+import { WriteTokens } from './tokens.js';
 import { TableMaintainer } from './maintenance.js';
 import { RecordBook } from './records.js';
 import { get, type GetResult, type OperationsContext, put, type PutOptions, type PutResult, runLookup } from './operations.js';
@@ -30,9 +32,11 @@ type Running = {
   readonly pool: CryptoPool;
   readonly ownPool: boolean;
   readonly records: RecordBook;
+  readonly handshake: PoolHandshake;
   readonly eventLoop: IntervalHistogram;
   record: { record: NodeRecord; bytes: Uint8Array };
   readonly transport: Transport;
+  readonly channel: SecureChannel;
   readonly rpc: Rpc;
   readonly table: RoutingTable;
   readonly maintainer: TableMaintainer;
@@ -48,6 +52,7 @@ export class DhtNode {
   #starting: Promise<void> | null = null;
   readonly #peers = new ActivePeers();
   #invalidStores = 0;
+  #badTokens = 0;
 
   constructor(options: DhtNodeOptions) {
     this.options = resolveOptions(options);
@@ -91,7 +96,10 @@ export class DhtNode {
       const seed = o.random.bytes(96);
       const identity = o.identity
         ?? (o.dataDir !== null && !o.ephemeral ? await loadOrCreateIdentity(o.dataDir, pool, seed) : await ephemeralIdentity(pool, seed));
-      const transport = await UdpTransport.bind({ host: o.host, port: o.port, clock: o.clock, logger: o.logger });
+      const transport = await UdpTransport.bind({
+        host: o.host, port: o.port, clock: o.clock, logger: o.logger,
+        rateLimits: o.rateLimits, treatLoopbackAsPublic: o.treatLoopbackAsPublic,
+      });
       const record = await this.#signRecord(identity, pool, transport.local, store);
       this.#wire({ identity, transport, store, pool, ownPool, record });
     } catch (err) {
@@ -123,29 +131,39 @@ export class DhtNode {
     const { identity, transport, store, pool, ownPool, record } = parts;
     const id = identity.id;
     const self: Contact = { id, host: transport.local.host, port: transport.local.port };
-    const rpc = new Rpc({ transport, clock: o.clock, random: o.random }, {
+    const records = new RecordBook();
+    const own = { record };
+    const handshake = new PoolHandshake({ pool, identity, records, record: () => (this.#running?.record ?? own.record).bytes });
+    // Every message but a plaintext PING travels in a session (docs/security.md).
+    const channel = new SecureChannel({ transport, crypto: handshake, clock: o.clock, random: o.random }, o.sessions);
+    channel.setPenaltyHandler((e) => o.onPenalty(e));
+    const rpc = new Rpc({ transport: channel, clock: o.clock, random: o.random }, {
       self: id, ephemeral: o.ephemeral, pingTimeout: o.pingTimeout, queryTimeout: o.queryTimeout, retries: o.retries,
+      requireSession: true,
     });
-    const table = new RoutingTable(id, { k: o.k });
-    const records = new RecordBook({ rpc, pool, now: () => o.clock.now() });
-    const maintainer = new TableMaintainer({ table, rpc, clock: o.clock, records });
+    const table = new RoutingTable(id, { k: o.k, treatLoopbackAsPublic: o.treatLoopbackAsPublic });
+    const maintainer = new TableMaintainer({ table, rpc, clock: o.clock });
     const ops: OperationsContext = {
       self, table, rpc, store, pool, clock: o.clock, options: o,
       onPeerFailed: (c) => maintainer.failed(c),
       onOutcome: (ok) => this.#peers.outcome(ok),
     };
-    rpc.setObserver((message, from) => {
-      this.#peers.seen(message.sender, o.clock.now());
-      maintainer.observe(message, from);
+    rpc.setObserver((message, from, authenticated) => {
+      if (authenticated) this.#peers.seen(message.sender, o.clock.now());
+      maintainer.observe(message, from, authenticated);
     });
+    const tokens = new WriteTokens({ master: o.random.bytes(32), mac: keyedBlake3 });
     const handlerCtx = {
-      table, store, pool, k: o.k, record: () => this.#state().record.bytes, onInvalidStore: () => { this.#invalidStores++; },
+      table, store, pool, tokens, k: o.k, now: () => o.clock.now(), record: () => this.#state().record.bytes,
+      onInvalidStore: () => { this.#invalidStores++; }, onBadToken: () => { this.#badTokens++; },
     };
     rpc.setHandler((request, from) => handleRequest(handlerCtx, request, from));
     const timers = [o.clock.setInterval(() => void this.#maintain(), o.maintenanceInterval)];
     const eventLoop = monitorEventLoopDelay({ resolution: 10 });
     eventLoop.enable();
-    this.#running = { self, identity, pool, ownPool, records, eventLoop, record, transport, rpc, table, maintainer, store, ops, timers };
+    this.#running = {
+      self, identity, pool, ownPool, records, handshake, eventLoop, record, transport, channel, rpc, table, maintainer, store, ops, timers,
+    };
   }
 
   /**
@@ -163,7 +181,7 @@ export class DhtNode {
       if (pending === 0) return resolve();
       for (const a of addresses) {
         s.rpc.request(a, { type: 'PING' }, { retries: 0 })
-          .then((reply) => s.maintainer.offer({ id: reply.sender, host: a.host, port: a.port }))
+          .then((reply) => s.maintainer.offer({ id: reply.sender, host: a.host, port: a.port }, false))
           .then((admitted) => { if (admitted) resolve(); }, () => {}) // an unreachable peer is skipped; the RPC counted it
           .finally(() => { if (--pending === 0) resolve(); });
       }
@@ -208,7 +226,7 @@ export class DhtNode {
 
   /** The verified record of a peer, when this node has checked it. */
   peerRecord(contact: Contact): NodeRecord | undefined {
-    return this.#state().records.get(contact);
+    return this.#state().records.get(contact.id);
   }
 
   /** The worker pool that runs this node's heavy crypto (shared in a testnet). */
@@ -232,8 +250,9 @@ export class DhtNode {
   extendedStats(): ExtendedStats {
     const s = this.#state();
     return extendedStats({
-      transport: s.transport, rpc: s.rpc, table: s.table, store: s.store, maintainer: s.maintainer, invalidStores: this.#invalidStores,
-      pool: s.pool, records: s.records, eventLoop: s.eventLoop,
+      transport: s.transport, channel: s.channel, handshake: s.handshake, rpc: s.rpc, table: s.table, store: s.store,
+      maintainer: s.maintainer, invalidStores: this.#invalidStores, badTokens: this.#badTokens, pool: s.pool, records: s.records,
+      eventLoop: s.eventLoop,
     });
   }
 
@@ -252,7 +271,7 @@ export class DhtNode {
     s.maintainer.close();
     s.rpc.close();
     if (s.store !== null) await saveSnapshot(s.store, s.table).catch(() => {}); // best effort; the table is rebuilt from bootstrap otherwise
-    await s.transport.close();
+    await s.channel.close(); // closes the UDP transport under it
     await s.store?.close();
     s.eventLoop.disable();
     if (s.ownPool) await s.pool.close();

@@ -13,6 +13,8 @@ import type { Store as ValueStore } from '../storage/index.js';
 import { bytesEqual, type Clock, DhtError, MAX_VALUE_BYTES, second } from '../util/index.js';
 import type { ResolvedOptions } from './options.js';
 
+const NO_TOKEN = new Uint8Array(0);
+
 /** Where a put landed. */
 export interface PutResult {
   key: Key;
@@ -57,8 +59,14 @@ export interface OperationsContext {
   onOutcome(ok: boolean): void;
 }
 
-/** Runs an iterative lookup for `target`; FIND_VALUE when `valueKey` is set. */
-export function runLookup(ctx: OperationsContext, target: Id, valueKey: Key | null, signal?: AbortSignal): Promise<LookupResult> {
+/** Write tokens collected in a lookup: node id (hex) → the token it gave us for the target. */
+export type TokenMap = Map<string, Uint8Array>;
+
+/**
+ * Runs an iterative lookup for `target`; FIND_VALUE when `valueKey` is set. When `tokens` is
+ * given, the write token of every node that answered is recorded there (for a STORE next).
+ */
+export function runLookup(ctx: OperationsContext, target: Id, valueKey: Key | null, signal?: AbortSignal, tokens?: TokenMap): Promise<LookupResult> {
   const { options } = ctx;
   const lookup = new Lookup({ target, k: options.k, alpha: options.alpha, self: ctx.self.id }, ctx.table.closest(target, options.k));
   const query = async (contact: Contact, querySignal: AbortSignal): Promise<QueryAnswer> => {
@@ -66,10 +74,13 @@ export function runLookup(ctx: OperationsContext, target: Id, valueKey: Key | nu
       if (valueKey === null) {
         const reply = await ctx.rpc.request(contact, { type: 'FIND_NODE', target }, { signal: querySignal });
         ctx.onOutcome(true);
-        return { closer: reply.type === 'NODES' ? reply.contacts : [] };
+        if (reply.type !== 'NODES') return { closer: [] };
+        tokens?.set(idToHex(contact.id), reply.token);
+        return { closer: reply.contacts };
       }
       const reply = await ctx.rpc.request(contact, { type: 'FIND_VALUE', key: valueKey }, { signal: querySignal });
       ctx.onOutcome(true);
+      if (reply.type === 'VALUE') tokens?.set(idToHex(contact.id), reply.token);
       return reply.type === 'VALUE' ? { closer: reply.contacts, value: reply.value } : { closer: [] };
     } catch (err) {
       if (!querySignal.aborted) {
@@ -98,36 +109,42 @@ export async function put(ctx: OperationsContext, content: Uint8Array, opts: Put
   const { digest, data } = await ctx.pool.hash(content.slice());
   const key = digest as Key;
   content = data;
-  const found = await runLookup(ctx, key, null, opts.signal);
+  const tokens: TokenMap = new Map();
+  const found = await runLookup(ctx, key, null, opts.signal, tokens);
   const candidates = [...found.closest];
   if (ctx.store !== null) candidates.push(ctx.self);
   candidates.sort((a, b) => compareDistance(key, a.id, b.id));
-  const replicas = await storeOnFirst(ctx, candidates, key, content, ttl, r);
+  const replicas = await storeOnFirst(ctx, candidates, { key, value: content, ttl, tokens }, r);
   if (replicas.length === 0) throw DhtError.storeFailed(idToHex(key), candidates.length === 0 ? 'no peers' : 'every candidate refused or timed out');
   return { key, replicas, hops: found.hops, durationMs: ctx.clock.now() - started };
 }
 
+/** One value to write, with the write tokens its lookup collected. */
+interface Write { key: Key; value: Uint8Array; ttl: number; tokens: TokenMap }
+
 /** Writes to candidates in distance order, r at a time, until r acknowledged or none is left. */
-async function storeOnFirst(ctx: OperationsContext, candidates: Contact[], key: Key, value: Uint8Array, ttl: number, r: number): Promise<Contact[]> {
+async function storeOnFirst(ctx: OperationsContext, candidates: Contact[], write: Write, r: number): Promise<Contact[]> {
   const replicas: Contact[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
     while (replicas.length < r && next < candidates.length) {
       const c = candidates[next++]!;
-      if (await storeOne(ctx, c, key, value, ttl)) replicas.push(c);
+      if (await storeOne(ctx, c, write)) replicas.push(c);
     }
   };
   await Promise.all(Array.from({ length: r }, worker));
-  return replicas.sort((a, b) => compareDistance(key, a.id, b.id)).slice(0, r);
+  return replicas.sort((a, b) => compareDistance(write.key, a.id, b.id)).slice(0, r);
 }
 
-async function storeOne(ctx: OperationsContext, c: Contact, key: Key, value: Uint8Array, ttl: number): Promise<boolean> {
+async function storeOne(ctx: OperationsContext, c: Contact, write: Write): Promise<boolean> {
+  const { key, value, ttl } = write;
   try {
     if (idEquals(c.id, ctx.self.id)) {
       await ctx.store!.put({ key, value, ttl, origin: 'self' });
       return true;
     }
-    const reply = await ctx.rpc.request(c, { type: 'STORE', key, value, ttl: Math.max(1, Math.round(ttl / second)) });
+    const token = write.tokens.get(idToHex(c.id)) ?? NO_TOKEN; // none: the peer refuses, we move on
+    const reply = await ctx.rpc.request(c, { type: 'STORE', key, value, ttl: Math.max(1, Math.round(ttl / second)), token });
     ctx.onOutcome(true);
     return reply.type === 'STORED';
   } catch (err) {
@@ -145,19 +162,22 @@ export async function get(ctx: OperationsContext, key: Key, signal?: AbortSignal
     const { digest, data } = await ctx.pool.hash(local.value);
     if (bytesEqual(digest, key)) return { key, value: data, from: ctx.self, hops: 0, durationMs: ctx.clock.now() - started, rejected: 0 };
   }
-  const found = await runLookup(ctx, key, key, signal);
+  const tokens: TokenMap = new Map();
+  const found = await runLookup(ctx, key, key, signal, tokens);
   if (found.value === null || found.valueFrom === null) throw DhtError.notFound(`key ${idToHex(key)}`);
-  cacheOnPath(ctx, found, key, found.value);
+  cacheOnPath(ctx, found, { key, value: found.value, ttl: 0, tokens });
   return { key, value: found.value, from: found.valueFrom, hops: found.hops, durationMs: ctx.clock.now() - started, rejected: found.rejected };
 }
 
 /** Kademlia §2.3: store the value at the closest node on the lookup path that lacked it. */
-function cacheOnPath(ctx: OperationsContext, found: LookupResult, key: Key, value: Uint8Array): void {
+function cacheOnPath(ctx: OperationsContext, found: LookupResult, write: Write): void {
+  const { key, value } = write;
   const target = found.lacking[0];
-  if (target === undefined) return;
+  const token = target === undefined ? undefined : write.tokens.get(idToHex(target.id));
+  if (target === undefined || token === undefined || token.byteLength === 0) return;
   // A cached copy lives a quarter of a primary's TTL: it only shortcuts popular lookups.
   const ttl = Math.max(1, Math.round(ctx.options.defaultTtl / 4 / second));
-  ctx.rpc.request(target, { type: 'STORE', key, value, ttl }).then(
+  ctx.rpc.request(target, { type: 'STORE', key, value, ttl, token }).then(
     () => {},
     () => {}, // best effort: a refused or lost cache write changes nothing for the reader
   );

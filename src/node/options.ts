@@ -3,6 +3,7 @@
  * (`options.replicationFactor must be an integer in 3..12`), as piscina does.
  */
 import type { CryptoPool, CryptoPoolInit, NodeIdentity } from '../crypto/index.js';
+import { type PenaltyEvent, type RateLimitsInit, resolveRateLimits, type SecureChannelInit } from '../transport/index.js';
 import {
   type Address, type Clock, DEFAULT_STORAGE_CAP, DEFAULT_TTL, DHT_PORT, DHT_REPLICATION_FACTOR,
   K_BUCKET_SIZE, LOOKUP_ALPHA, LOOKUP_TIMEOUT, type Logger, MAX_REPLICATION_FACTOR, MAX_TTL,
@@ -46,6 +47,21 @@ export interface DhtNodeOptions {
   refreshInterval?: number;
   /** How often maintenance (refresh check, snapshot) runs, ms. Default 1 min. */
   maintenanceInterval?: number;
+  /**
+   * Per-host, per-subnet and global limits on incoming datagrams, checked before any decode
+   * (docs/security.md). Missing fields take the defaults; `false` disables the limits. Default {}.
+   */
+  rateLimits?: Partial<RateLimitsInit> | false;
+  /**
+   * Test-only flag: loopback addresses count as public for rate limits and IP-diversity limits,
+   * so tests on 127.x.y.z are not vacuous. Otherwise loopback (the operator's own host) is exempt.
+   * Default false.
+   */
+  treatLoopbackAsPublic?: boolean;
+  /** Session tuning: cache capacity, handshake timeouts, probe cooldown, bans (docs/security.md). */
+  sessions?: SecureChannelInit;
+  /** Told of every peer penalised for misbehaviour (forged handshake, garbage in a session…): a reputation hook. */
+  onPenalty?: (event: PenaltyEvent) => void;
   clock?: Clock;
   random?: Random;
   logger?: Logger;
@@ -86,6 +102,11 @@ export function resolveOptions(o: DhtNodeOptions): ResolvedOptions {
     defaultTtl: o.defaultTtl ?? DEFAULT_TTL,
     refreshInterval: o.refreshInterval ?? BUCKET_REFRESH_INTERVAL,
     maintenanceInterval: o.maintenanceInterval ?? minute,
+    // Validated now, so a bad limit fails at construction rather than in start().
+    rateLimits: o.rateLimits === false ? false : resolveRateLimits(o.rateLimits ?? {}),
+    treatLoopbackAsPublic: o.treatLoopbackAsPublic ?? false,
+    sessions: o.sessions ?? {},
+    onPenalty: o.onPenalty ?? (() => {}),
     clock: o.clock ?? systemClock,
     random: o.random ?? systemRandom,
     logger: o.logger ?? silentLogger,

@@ -9,7 +9,8 @@ import { distance, ID_BYTES } from '../id/index.js';
 import type { RoutingTable } from '../routing/index.js';
 import type { Rpc, RpcCounters } from '../rpc/index.js';
 import type { Store } from '../storage/index.js';
-import type { Transport, TransportCounters } from '../transport/index.js';
+import type { ChannelCounters, SecureChannel, Transport, TransportCounters } from '../transport/index.js';
+import type { PoolHandshake } from './handshake.js';
 import type { MaintainerCounters, TableMaintainer } from './maintenance.js';
 import type { RecordBook, RecordCounters } from './records.js';
 
@@ -138,11 +139,22 @@ export function buildStats(s: StatsSources): DhtStats {
 /** Every layer's counters, for the API, metrics and tests. */
 export interface ExtendedStats {
   transport: TransportCounters;
+  /** Sessions: handshakes, sealed traffic, drops by reason, penalties, amplification peak. */
+  sessions: ChannelCounters & { rejectedHandshakes: Record<string, number> };
   rpc: RpcCounters;
-  routing: { size: number; buckets: ReturnType<RoutingTable['buckets']> };
+  routing: {
+    size: number;
+    buckets: ReturnType<RoutingTable['buckets']>;
+    /** Highest per-subnet counts and inbound-only entries (docs/security.md). */
+    diversity: ReturnType<RoutingTable['diversity']>;
+    /** Contacts the table refused, by limit. */
+    rejections: RoutingTable['rejections'];
+  };
   storage: ReturnType<Store['stats']> | null;
   maintenance: MaintainerCounters;
   invalidStores: number;
+  /** STOREs refused for a missing, foreign or expired write token. */
+  badTokens: number;
   /** The crypto worker pool: threads, queue (current, peak, max), utilisation, completed tasks, BUSY count. */
   pool: PoolStats;
   /** Peer-record verification outcomes. */
@@ -152,18 +164,23 @@ export interface ExtendedStats {
 }
 
 export function extendedStats(p: {
-  transport: Transport; rpc: Rpc; table: RoutingTable; store: Store | null; maintainer: TableMaintainer; invalidStores: number;
-  pool: CryptoPool; records: RecordBook; eventLoop: IntervalHistogram;
+  transport: Transport; channel: SecureChannel; handshake: PoolHandshake; rpc: Rpc; table: RoutingTable; store: Store | null;
+  maintainer: TableMaintainer; invalidStores: number; badTokens: number; pool: CryptoPool; records: RecordBook; eventLoop: IntervalHistogram;
 }): ExtendedStats {
   const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
   const h = p.eventLoop;
   return {
     transport: p.transport.counters(),
+    sessions: { ...p.channel.channelCounters(), rejectedHandshakes: { ...p.handshake.rejections } },
     rpc: p.rpc.counters(),
-    routing: { size: p.table.size, buckets: p.table.buckets().filter((b) => b.size > 0 || b.replacements > 0) },
+    routing: {
+      size: p.table.size, buckets: p.table.buckets().filter((b) => b.size > 0 || b.replacements > 0),
+      diversity: p.table.diversity(), rejections: { ...p.table.rejections },
+    },
     storage: p.store?.stats() ?? null,
     maintenance: { ...p.maintainer.counters },
     invalidStores: p.invalidStores,
+    badTokens: p.badTokens,
     pool: p.pool.stats(),
     records: { ...p.records.counters },
     eventLoop: { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), mean: ms(h.mean) },

@@ -19,6 +19,8 @@ function withAddress(stored: Contact, seen: Contact): Contact {
 
 /** Contacts of one bucket plus its replacement cache and freshness stamp. */
 export class Bucket {
+  /** This bucket's index in its table (common-prefix length with the table's id). */
+  readonly index: number;
   /** Live contacts, least-recently-seen first. */
   readonly entries: RoutingEntry[] = [];
   /** Candidates for a freed slot, most-recently-seen last. */
@@ -26,21 +28,31 @@ export class Bucket {
   /** When the bucket last gained or refreshed a contact, or was touched by a lookup. */
   lastChanged = 0;
 
+  constructor(index: number) {
+    this.index = index;
+  }
+
   /** Position of `id` among the entries, or -1. */
   indexOf(id: NodeId): number {
     return this.entries.findIndex((e) => idEquals(e.contact.id, id));
   }
 
-  /** Moves entry `i` to the most-recently-seen end: failures reset, address refreshed. */
-  refresh(i: number, seen: Contact, now: number): void {
+  /**
+   * Moves entry `i` to the most-recently-seen end: failures reset, address refreshed, and the
+   * inbound flag kept only while it is offered as inbound again. Returns the new entry.
+   */
+  refresh(i: number, seen: Contact, now: number, inbound: boolean): RoutingEntry | undefined {
     const [old] = this.entries.splice(i, 1);
-    if (old === undefined) return;
-    this.entries.push({ contact: withAddress(old.contact, seen), lastSeen: now, addedAt: old.addedAt, failures: 0 });
+    if (old === undefined) return undefined;
+    const contact = withAddress(old.contact, seen);
+    const entry = { contact, lastSeen: now, addedAt: old.addedAt, failures: 0, inbound: old.inbound && inbound };
+    this.entries.push(entry);
+    return entry;
   }
 
   /** Appends a new contact as the most recently seen. */
-  append(contact: Contact, now: number): void {
-    this.entries.push({ contact: ownContact(contact), lastSeen: now, addedAt: now, failures: 0 });
+  append(contact: Contact, now: number, inbound: boolean): void {
+    this.entries.push({ contact: ownContact(contact), lastSeen: now, addedAt: now, failures: 0, inbound });
   }
 
   /** Removes and returns entry `i`. */
@@ -56,13 +68,18 @@ export class Bucket {
     return old.failures + 1;
   }
 
-  /** Records `contact` as the most recent replacement, dropping the oldest beyond `max`. */
-  cache(contact: Contact, now: number, max: number): void {
+  /**
+   * Records `contact` as the most recent replacement, dropping the oldest beyond `max`. A cached
+   * contact offered again keeps its inbound flag only while it is offered as inbound.
+   */
+  cache(contact: Contact, now: number, max: number, inbound: boolean): void {
     if (max === 0) return;
     const i = this.replacements.findIndex((e) => idEquals(e.contact.id, contact.id));
     const old = i >= 0 ? this.replacements.splice(i, 1)[0] : undefined;
     const stored = old === undefined ? ownContact(contact) : withAddress(old.contact, contact);
-    this.replacements.push({ contact: stored, lastSeen: now, addedAt: old?.addedAt ?? now, failures: 0 });
+    this.replacements.push({
+      contact: stored, lastSeen: now, addedAt: old?.addedAt ?? now, failures: 0, inbound: (old?.inbound ?? true) && inbound,
+    });
     if (this.replacements.length > max) this.replacements.shift();
   }
 
@@ -72,15 +89,18 @@ export class Bucket {
     if (i >= 0) this.replacements.splice(i, 1);
   }
 
+  /** Removes and returns the most recently seen replacement. */
+  popReplacement(): RoutingEntry | undefined {
+    return this.replacements.pop();
+  }
+
   /**
-   * Moves the most recently seen replacement into the entries and returns it. It is placed by
-   * its `lastSeen`, so the entries stay least-recently-seen first and `entries[0]` stays the
-   * one an eviction policy should question first.
+   * Moves replacement `r` (already taken from the cache) into the entries and returns its new
+   * entry. It is placed by its `lastSeen`, so the entries stay least-recently-seen first and
+   * `entries[0]` stays the one an eviction policy should question first.
    */
-  promote(now: number): RoutingEntry | undefined {
-    const r = this.replacements.pop();
-    if (r === undefined) return undefined;
-    const entry: RoutingEntry = { contact: r.contact, lastSeen: r.lastSeen, addedAt: now, failures: 0 };
+  promote(r: RoutingEntry, now: number): RoutingEntry {
+    const entry: RoutingEntry = { contact: r.contact, lastSeen: r.lastSeen, addedAt: now, failures: 0, inbound: r.inbound };
     const at = this.entries.findIndex((e) => e.lastSeen > entry.lastSeen);
     if (at < 0) this.entries.push(entry);
     else this.entries.splice(at, 0, entry);

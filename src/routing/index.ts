@@ -3,4 +3,7 @@
  * The node's maintenance code supplies the liveness policy (pings, eviction, refresh lookups).
  */
 export { RoutingTable } from './table.js';
-export type { AddResult, BucketInfo, RoutingEntry, RoutingTableInit } from './types.js';
+export { MAX_INBOUND_PER_BUCKET, MAX_PER_SUBNET_PER_BUCKET, MAX_PER_SUBNET_PER_TABLE } from './diversity.js';
+export type {
+  AddOptions, AddResult, BucketInfo, DiversityCounts, DiversityStats, RejectReason, RejectionCounters, RoutingEntry, RoutingTableInit,
+} from './types.js';

@@ -3,28 +3,26 @@
  * k-buckets indexed by common-prefix length with our own id, each with a replacement cache.
  * Pure and policy-free, like dht-rpc's kademlia-routing-table: no I/O, no timers, time comes in
  * as `now`. A full bucket is *reported*; whether to ping and evict is the caller's decision.
+ * Admission is bounded per subnet and for inbound-only peers (diversity.ts, docs/security.md).
  */
 import { type Contact, type Id, type NodeId, ID_BITS, commonPrefixLength, compareDistance, isId } from '../id/index.js';
-import { K_BUCKET_SIZE, REPLACEMENT_CACHE_SIZE, isPort } from '../util/index.js';
+import { K_BUCKET_SIZE, REPLACEMENT_CACHE_SIZE } from '../util/index.js';
 import { Bucket } from './bucket.js';
+import { DiversityCounter, resolveDiversityLimits } from './diversity.js';
 import { bucketVisitOrder } from './order.js';
-import type { AddResult, BucketInfo, RoutingEntry, RoutingTableInit } from './types.js';
+import { assertContact, assertInteger, inboundOption } from './validate.js';
+import type {
+  AddOptions, AddResult, BucketInfo, DiversityCounts, DiversityStats, RejectReason, RejectionCounters, RoutingEntry, RoutingTableInit,
+} from './types.js';
 
 const ADDED: AddResult = Object.freeze({ status: 'added' });
 const UPDATED: AddResult = Object.freeze({ status: 'updated' });
 const SELF: AddResult = Object.freeze({ status: 'self' });
-
-function assertInteger(value: number, name: string, min: number): void {
-  if (!Number.isInteger(value) || value < min) {
-    throw new RangeError(`${name} must be a ${min === 0 ? 'non-negative' : 'positive'} integer`);
-  }
-}
-
-function assertContact(contact: Contact): void {
-  if (!isId(contact.id)) throw new TypeError('contact.id must be a 32-byte id');
-  if (typeof contact.host !== 'string') throw new TypeError('contact.host must be a string');
-  if (!isPort(contact.port)) throw new RangeError('contact.port must be an integer in 1..65535');
-}
+const REJECTED: Readonly<Record<RejectReason, AddResult>> = Object.freeze({
+  subnet_bucket: Object.freeze({ status: 'rejected', reason: 'subnet_bucket' }),
+  subnet_table: Object.freeze({ status: 'rejected', reason: 'subnet_table' }),
+  inbound_limit: Object.freeze({ status: 'rejected', reason: 'inbound_limit' }),
+});
 
 /**
  * Contacts known to this node, grouped by distance from `self`. Bucket i holds ids sharing
@@ -37,12 +35,22 @@ export class RoutingTable {
   readonly k: number;
   /** Replacement-cache entries kept per bucket. */
   readonly replacementCacheSize: number;
+  /** Entries per /24 (IPv4) or /48 (IPv6) subnet in one bucket; local hosts exempt. */
+  readonly maxPerSubnetPerBucket: number;
+  /** Entries per /24 or /48 subnet in the whole table; local hosts exempt. */
+  readonly maxPerSubnetPerTable: number;
+  /** Inbound-only entries per bucket. */
+  readonly maxInboundPerBucket: number;
+  /** Whether loopback hosts count against the subnet limits (test-only; default false). */
+  readonly treatLoopbackAsPublic: boolean;
   // Sparse, created on first use: most of the 256 buckets of a table stay empty, and the
   // simulator holds many tables.
   readonly #buckets: (Bucket | undefined)[] = [];
   #size = 0;
+  readonly #diversity: DiversityCounter;
+  readonly #rejections: Record<RejectReason, number> = { subnet_bucket: 0, subnet_table: 0, inbound_limit: 0 };
 
-  /** A table for `self`; throws RangeError naming a bad option. */
+  /** A table for `self`; throws RangeError (or TypeError) naming a bad option. */
   constructor(self: NodeId, init: RoutingTableInit = {}) {
     if (!isId(self)) throw new TypeError('self must be a 32-byte id');
     const k = init.k ?? K_BUCKET_SIZE;
@@ -52,6 +60,12 @@ export class RoutingTable {
     this.self = new Uint8Array(self) as NodeId;
     this.k = k;
     this.replacementCacheSize = cache;
+    const limits = resolveDiversityLimits(init);
+    this.maxPerSubnetPerBucket = limits.maxPerSubnetPerBucket;
+    this.maxPerSubnetPerTable = limits.maxPerSubnetPerTable;
+    this.maxInboundPerBucket = limits.maxInboundPerBucket;
+    this.treatLoopbackAsPublic = limits.treatLoopbackAsPublic;
+    this.#diversity = new DiversityCounter(limits);
   }
 
   /** Number of contacts in the buckets (replacement caches not counted). */
@@ -69,26 +83,29 @@ export class RoutingTable {
    * Offers a contact seen alive at `now`. A known id becomes most-recently-seen (at its new
    * address, if it moved); a new id takes a free slot, or, when its bucket is full, goes to that
    * bucket's replacement cache and the result names the bucket's least-recently-seen entry.
+   * A new id whose subnet already fills its share of the bucket or table, or an inbound one
+   * (`options.inbound`) when the bucket holds its share of inbound-only entries, is `rejected`
+   * and not cached; so is a known id moving to such a subnet (it keeps its old address).
    */
-  add(contact: Contact, now: number): AddResult {
+  add(contact: Contact, now: number, options: AddOptions = {}): AddResult {
     assertContact(contact);
+    const inbound = inboundOption(options);
     const index = this.bucketIndex(contact.id);
     if (index < 0) return SELF;
     const bucket = this.#bucketAt(index);
     const i = bucket.indexOf(contact.id);
-    if (i >= 0) {
-      bucket.refresh(i, contact, now);
-      bucket.lastChanged = now;
-      return UPDATED;
-    }
+    if (i >= 0) return this.#update(bucket, i, contact, now, inbound);
+    const reason = this.#diversity.check(index, contact.host, inbound);
+    if (reason !== null) return this.#reject(reason);
     if (bucket.entries.length < this.k) {
       bucket.dropReplacement(contact.id);
-      bucket.append(contact, now);
+      bucket.append(contact, now, inbound);
+      this.#diversity.add(index, contact.host, inbound);
       bucket.lastChanged = now;
       this.#size++;
       return ADDED;
     }
-    bucket.cache(contact, now, this.replacementCacheSize);
+    bucket.cache(contact, now, this.replacementCacheSize, inbound);
     return { status: 'full', oldest: bucket.entries[0]! };
   }
 
@@ -101,10 +118,8 @@ export class RoutingTable {
     const bucket = this.#existing(id);
     if (bucket === undefined) return undefined;
     bucket.dropReplacement(id);
-    const i = bucket.indexOf(id);
-    if (i < 0) return undefined;
-    const removed = bucket.removeAt(i);
-    this.#size--;
+    const removed = this.#removeEntry(bucket, id);
+    if (removed === undefined) return undefined;
     this.#promote(bucket, now);
     return removed;
   }
@@ -112,20 +127,18 @@ export class RoutingTable {
   /**
    * Evicts `oldId` (typically after it failed its pings) and adds `contact` in its place; without
    * `contact`, promotes the most recently seen replacement instead. Returns the entry that took
-   * the slot (the contact's entry when one was given), or undefined when none did.
+   * the slot (the contact's entry when one was given), or undefined when none did (a given
+   * contact can be refused by the admission limits, as by `add()` with the same `options`).
    */
-  replace(oldId: NodeId, contact: Contact | undefined, now: number): RoutingEntry | undefined {
+  replace(oldId: NodeId, contact: Contact | undefined, now: number, options: AddOptions = {}): RoutingEntry | undefined {
     if (contact !== undefined) assertContact(contact);
+    inboundOption(options);
     const bucket = this.#existing(oldId);
     if (bucket !== undefined) {
       bucket.dropReplacement(oldId);
-      const i = bucket.indexOf(oldId);
-      if (i >= 0) {
-        bucket.removeAt(i);
-        this.#size--;
-      }
+      this.#removeEntry(bucket, oldId);
     }
-    if (contact !== undefined) this.add(contact, now);
+    if (contact !== undefined) this.add(contact, now, options);
     // A contact from another bucket leaves this slot free: a replacement may still take it.
     const promoted = bucket === undefined ? undefined : this.#promote(bucket, now);
     return contact === undefined ? promoted : this.get(contact.id);
@@ -204,6 +217,25 @@ export class RoutingTable {
     return stale;
   }
 
+  /** Highest subnet counts and inbound-only entries per bucket as they stand, for tests and stats. */
+  diversity(): DiversityStats {
+    return this.#diversity.stats(this.#deepest() + 1);
+  }
+
+  /**
+   * Copies of the tracked counts behind the limits: entries per subnet in the table, per bucket
+   * index per subnet, and inbound-only entries per bucket index. Exempt (local) hosts are not
+   * counted per subnet. For tests and audits; `diversity()` is the cheap summary.
+   */
+  diversityCounts(): DiversityCounts {
+    return this.#diversity.counts();
+  }
+
+  /** Contacts refused by each limit so far, including replacements dropped at promotion. A copy. */
+  get rejections(): RejectionCounters {
+    return { ...this.#rejections };
+  }
+
   /** Marks bucket `index` fresh at `now`, e.g. after a lookup of an id in its range. */
   touchBucket(index: number, now: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= ID_BITS) {
@@ -215,7 +247,7 @@ export class RoutingTable {
   #bucketAt(index: number): Bucket {
     let bucket = this.#buckets[index];
     if (bucket === undefined) {
-      bucket = new Bucket();
+      bucket = new Bucket(index);
       this.#buckets[index] = bucket;
     }
     return bucket;
@@ -226,15 +258,57 @@ export class RoutingTable {
     return index < 0 ? undefined : this.#buckets[index];
   }
 
-  /** Fills one free slot of `bucket` from its replacement cache. */
+  /** Refreshes entry `i`, moving it if its address changed and the limits allow. */
+  #update(bucket: Bucket, i: number, contact: Contact, now: number, inbound: boolean): AddResult {
+    const old = bucket.entries[i]!;
+    if (old.contact.host !== contact.host) {
+      // Only the subnet can change with the host; the inbound flag can only be cleared.
+      const reason = this.#diversity.check(bucket.index, contact.host, false, old.contact.host);
+      if (reason !== null) return this.#reject(reason);
+    }
+    const entry = bucket.refresh(i, contact, now, inbound)!;
+    this.#diversity.delete(bucket.index, old.contact.host, old.inbound);
+    this.#diversity.add(bucket.index, entry.contact.host, entry.inbound);
+    bucket.lastChanged = now;
+    return UPDATED;
+  }
+
+  /** Takes `id` out of the entries of `bucket`, releasing its counts. */
+  #removeEntry(bucket: Bucket, id: NodeId): RoutingEntry | undefined {
+    const i = bucket.indexOf(id);
+    const removed = i < 0 ? undefined : bucket.removeAt(i);
+    if (removed === undefined) return undefined;
+    this.#diversity.delete(bucket.index, removed.contact.host, removed.inbound);
+    this.#size--;
+    return removed;
+  }
+
+  #reject(reason: RejectReason): AddResult {
+    this.#rejections[reason]++;
+    return REJECTED[reason];
+  }
+
+  /**
+   * Fills one free slot of `bucket` from its replacement cache, most recently seen first.
+   * Replacements that the limits now refuse are dropped (and counted): the table may have
+   * changed since they were cached.
+   */
   #promote(bucket: Bucket, now: number): RoutingEntry | undefined {
     if (bucket.entries.length >= this.k) return undefined;
-    const promoted = bucket.promote(now);
-    if (promoted === undefined) return undefined;
-    // A plain removal leaves lastChanged alone (BEP 5): an emptier bucket should refresh sooner.
-    bucket.lastChanged = now;
-    this.#size++;
-    return promoted;
+    for (let r = bucket.popReplacement(); r !== undefined; r = bucket.popReplacement()) {
+      const reason = this.#diversity.check(bucket.index, r.contact.host, r.inbound);
+      if (reason !== null) {
+        this.#rejections[reason]++;
+        continue;
+      }
+      const promoted = bucket.promote(r, now);
+      this.#diversity.add(bucket.index, promoted.contact.host, promoted.inbound);
+      // A plain removal leaves lastChanged alone (BEP 5): an emptier bucket should refresh sooner.
+      bucket.lastChanged = now;
+      this.#size++;
+      return promoted;
+    }
+    return undefined;
   }
 
   #deepest(): number {

@@ -10,7 +10,10 @@ export type RpcDropReason =
   | 'wrong_reply_type'
   | 'handler_error'
   | 'own_id'
-  | 'closed';
+  | 'closed'
+  | 'session_required' // a plaintext message other than PING where sessions are required
+  | 'unauthenticated_reply' // a plaintext reply where sessions are required
+  | 'wrong_session'; // the sender id differs from the session's peer id
 
 /** A snapshot of the RPC counters. */
 export interface RpcCounters {
@@ -28,7 +31,10 @@ export interface RpcCounters {
 }
 
 const TYPES: MessageTypeName[] = ['PING', 'PONG', 'FIND_NODE', 'NODES', 'FIND_VALUE', 'VALUE', 'STORE', 'STORED', 'ERROR', 'GET_RECORD', 'RECORD'];
-const REASONS: RpcDropReason[] = ['decode_failed', 'unsolicited', 'wrong_source', 'wrong_sender', 'wrong_reply_type', 'handler_error', 'own_id', 'closed'];
+const REASONS: RpcDropReason[] = [
+  'decode_failed', 'unsolicited', 'wrong_source', 'wrong_sender', 'wrong_reply_type', 'handler_error', 'own_id', 'closed',
+  'session_required', 'unauthenticated_reply', 'wrong_session',
+];
 
 /** A zeroed counter set. */
 export function emptyCounters(): Omit<RpcCounters, 'pending'> {

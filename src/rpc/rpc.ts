@@ -8,7 +8,7 @@ import { idEquals } from '../id/index.js';
 import type { Transport } from '../transport/index.js';
 import {
   type Address, type Clock, DhtError, type Timer, PING_TIMEOUT, QUERY_TIMEOUT, REQUEST_RETRIES,
-  type Random, sameAddress, WIRE_ERROR_CODES, formatAddress,
+  type Random, sameAddress, WIRE_ERROR_CODES, formatAddress, bytesEqual,
 } from '../util/index.js';
 import {
   decode, encode, FLAG_EPHEMERAL, isRequest, type Message, REPLY_TYPE, type ReplyTo, type Request,
@@ -18,8 +18,11 @@ import { emptyCounters, type RpcCounters, type RpcDropReason } from './counters.
 
 /** Answers a request; null sends nothing (the request is dropped). */
 export type RequestHandler = (request: Request, from: Address) => ResponseBody | null | Promise<ResponseBody | null>;
-/** Sees every valid message the RPC accepted: requests, and replies that matched a request. */
-export type MessageObserver = (message: Message, from: Address) => void;
+/**
+ * Sees every valid message the RPC accepted: requests, and replies that matched a request.
+ * `authenticated` is true when it arrived in a session with its sender (SecureChannel).
+ */
+export type MessageObserver = (message: Message, from: Address, authenticated: boolean) => void;
 
 export interface RpcComponents {
   transport: Transport;
@@ -38,6 +41,12 @@ export interface RpcInit {
   queryTimeout?: number;
   /** Re-sends after a timed-out attempt. Default REQUEST_RETRIES (1). */
   retries?: number;
+  /**
+   * Accept only messages that arrived in a session whose peer is their sender, except a
+   * plaintext PING (answered in plaintext, within the channel's amplification budget).
+   * Default false (plain transports: the simulator, unit tests).
+   */
+  requireSession?: boolean;
 }
 
 /** Per-call overrides of a request. */
@@ -67,6 +76,7 @@ export class Rpc {
   readonly #pingTimeout: number;
   readonly #queryTimeout: number;
   readonly #retries: number;
+  readonly #requireSession: boolean;
   readonly #pending = new Map<number, Pending>();
   readonly #counters = emptyCounters();
   #nextTid: number;
@@ -82,8 +92,10 @@ export class Rpc {
     this.#pingTimeout = positive(init.pingTimeout ?? PING_TIMEOUT, 'pingTimeout');
     this.#queryTimeout = positive(init.queryTimeout ?? QUERY_TIMEOUT, 'queryTimeout');
     this.#retries = retryCount(init.retries ?? REQUEST_RETRIES);
+    this.#requireSession = init.requireSession ?? false;
     this.#nextTid = components.random.int(0x1_0000_0000 - 1);
-    this.#transport.setHandler((bytes, from) => this.#onBytes(bytes, from));
+    this.#transport.setHandler((bytes, from, peer) => this.#onBytes(bytes, from, peer));
+    this.#transport.setUnreachableHandler?.((to) => this.#failTo(to));
   }
 
   /** Sets the function that answers incoming requests. */
@@ -141,9 +153,19 @@ export class Rpc {
     for (const tid of [...this.#pending.keys()]) this.#settle(tid, DhtError.destroyed());
   }
 
+  /** No session could be made with `to`: its pending requests fail now rather than time out. */
+  #failTo(to: Address): void {
+    for (const [tid, entry] of [...this.#pending]) {
+      if (!sameAddress(entry.to, to)) continue;
+      this.#counters.sendFailures++;
+      this.#settle(tid, DhtError.sendFailed(formatAddress(to)));
+    }
+  }
+
   #attempt(tid: number, entry: Pending, timeout: number, type: RequestBody['type']): void {
     entry.attemptsLeft--;
-    if (!this.#transport.send(entry.to, entry.bytes)) {
+    const options = entry.expectId === null ? {} : { peer: entry.expectId };
+    if (!this.#transport.send(entry.to, entry.bytes, options)) {
       // The transport refused (bad address, closed, queue full) and counted why: fail now
       // rather than wait out every timeout.
       this.#counters.sendFailures++;
@@ -184,16 +206,28 @@ export class Rpc {
     this.#counters.drops[reason]++;
   }
 
-  #onBytes(bytes: Uint8Array, from: Address): void {
+  #onBytes(bytes: Uint8Array, from: Address, peer: Uint8Array | undefined): void {
     if (this.#closed) return this.#drop('closed');
     const message = decode(bytes);
-    if (message === null) return this.#drop('decode_failed');
+    if (message === null) {
+      // Garbage inside a session can only come from its peer: penalise it (plaintext could be spoofed).
+      if (peer !== undefined) this.#transport.penalize?.(from, 'malformed_message', peer);
+      return this.#drop('decode_failed');
+    }
     if (idEquals(message.sender, this.#self)) return this.#drop('own_id');
-    if (isRequest(message)) this.#onRequest(message, from);
-    else this.#onResponse(message, from);
+    if (peer !== undefined && !bytesEqual(message.sender, peer)) {
+      this.#transport.penalize?.(from, 'wrong_session_sender', peer);
+      return this.#drop('wrong_session');
+    }
+    const authenticated = peer !== undefined;
+    if (this.#requireSession && !authenticated) {
+      if (message.type !== 'PING') return this.#drop(isRequest(message) ? 'session_required' : 'unauthenticated_reply');
+    }
+    if (isRequest(message)) this.#onRequest(message, from, authenticated);
+    else this.#onResponse(message, from, authenticated);
   }
 
-  #onResponse(message: Response, from: Address): void {
+  #onResponse(message: Response, from: Address, authenticated: boolean): void {
     const entry = this.#pending.get(message.tid);
     if (entry === undefined) return this.#drop('unsolicited');
     if (!sameAddress(entry.to, from)) return this.#drop('wrong_source');
@@ -201,7 +235,7 @@ export class Rpc {
     if (message.type !== entry.replyType && message.type !== 'ERROR') return this.#drop('wrong_reply_type');
     this.#counters.received[message.type]++;
     this.#counters.responses++;
-    this.#observer(message, from);
+    this.#observer(message, from, authenticated);
     if (message.type === 'ERROR') {
       this.#counters.remoteErrors++;
       this.#settle(message.tid, DhtError.remote(message.code, message.message));
@@ -210,9 +244,9 @@ export class Rpc {
     }
   }
 
-  #onRequest(request: Request, from: Address): void {
+  #onRequest(request: Request, from: Address, authenticated: boolean): void {
     this.#counters.received[request.type]++;
-    this.#observer(request, from);
+    this.#observer(request, from, authenticated);
     let answer: ResponseBody | null | Promise<ResponseBody | null>;
     try {
       answer = this.#handler(request, from);
@@ -220,13 +254,14 @@ export class Rpc {
       answer = errorBody(err);
     }
     if (answer instanceof Promise) {
-      answer.then((a) => this.#reply(request, from, a), (err: unknown) => this.#reply(request, from, errorBody(err)));
+      answer.then((a) => this.#reply(request, from, a, authenticated), (err: unknown) => this.#reply(request, from, errorBody(err), authenticated));
     } else {
-      this.#reply(request, from, answer);
+      this.#reply(request, from, answer, authenticated);
     }
   }
 
-  #reply(request: Request, to: Address, body: ResponseBody | null): void {
+  /** Answers in the request's session, or in plaintext to a plaintext request. */
+  #reply(request: Request, to: Address, body: ResponseBody | null, authenticated: boolean): void {
     if (body === null || this.#closed) return;
     let bytes: Uint8Array;
     try {
@@ -235,7 +270,8 @@ export class Rpc {
       this.#drop('handler_error'); // a reply we cannot encode is our bug: count it, do not crash
       return;
     }
-    if (this.#transport.send(to, bytes)) this.#counters.sent[body.type]++;
+    const options = authenticated ? { peer: request.sender } : { plain: true };
+    if (this.#transport.send(to, bytes, options)) this.#counters.sent[body.type]++;
     else this.#counters.sendFailures++;
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Transport: opaque messages between UDP endpoints (framing, paced fragmentation, bounded
- * reassembly), plus an in-memory network for the simulator and routing-logic unit tests.
+ * reassembly, rate limits on incoming datagrams), plus an in-memory network for the simulator
+ * and routing-logic unit tests.
  */
 export * from './types.js';
 export {
@@ -15,5 +16,10 @@ export {
 export {
   SendPacer, DEFAULT_BURST_DATAGRAMS, DEFAULT_MAX_SEND_QUEUE_BYTES, type PacerInit, type DeferTurn, type EmitDatagram,
 } from './pacer.js';
+export {
+  GcraLimiter, PacketFilter, resolveRateLimits, DEFAULT_PER_IP_LIMIT, DEFAULT_PER_SUBNET_LIMIT, DEFAULT_GLOBAL_LIMIT,
+  DEFAULT_MAX_RATE_KEYS, type RateLimit, type GcraInit, type RateLimitsInit, type RateLimitReason, type PacketFilterInit,
+} from './ratelimit.js';
 export { UdpTransport, DEFAULT_SOCKET_BUFFER_BYTES, type UdpTransportInit } from './udp.js';
 export { MemoryNetwork, type MemoryNetworkInit, type MemoryNetworkCounters, type LinkFunction } from './memory.js';
+export * from './secure/index.js';

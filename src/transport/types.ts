@@ -5,8 +5,19 @@
  */
 import type { Address } from '../util/index.js';
 
-/** Called once per complete message, synchronously, in arrival order. */
-export type MessageHandler = (message: Uint8Array, from: Address) => void;
+/**
+ * Called once per complete message, synchronously, in arrival order. `peer` is the node id of
+ * the session the message arrived in (SecureChannel); undefined for plaintext.
+ */
+export type MessageHandler = (message: Uint8Array, from: Address, peer?: Uint8Array) => void;
+
+/** How a message is to be sent (the secure channel reads these; plain transports ignore them). */
+export interface SendOptions {
+  /** Only to this node id: a session with another id at the address refuses the send. */
+  readonly peer?: Uint8Array;
+  /** Send unsealed (PONG to a plaintext PING), within the anti-amplification budget. */
+  readonly plain?: boolean;
+}
 
 /** Moves whole messages between endpoints; knows nothing of their schema. */
 export interface Transport {
@@ -20,7 +31,11 @@ export interface Transport {
    * the transport is closed. `true` means queued, not delivered (UDP gives no such promise).
    * The transport may read `message` until its datagrams are handed to the OS: do not mutate it.
    */
-  send(to: Address, message: Uint8Array): boolean;
+  send(to: Address, message: Uint8Array, options?: SendOptions): boolean;
+  /** Secure channels only: told when messages queued for `to` were dropped because no session could be made. */
+  setUnreachableHandler?(handler: (to: Address) => void): void;
+  /** Secure channels only: bans `from` for a while after authenticated misbehaviour (a reputation hook). */
+  penalize?(from: Address, reason: string, peerId?: Uint8Array | null): void;
   /** Closes the endpoint, clears timers, queues and buffers. Idempotent. */
   close(): Promise<void>;
   /** A snapshot of the counters (a fresh plain object). */
@@ -31,6 +46,9 @@ export interface Transport {
 export const DROP_REASONS = [
   'too_small', // datagram under MIN_DATAGRAM: dropped before any parse
   'too_large', // datagram over DATAGRAM_PAYLOAD: dropped before any parse
+  'rate_ip', // the source host is over its rate limit (ratelimit.ts): dropped before any parse
+  'rate_subnet', // the source's /24 (IPv4) or /48 (IPv6) is over its rate limit: before any parse
+  'rate_global', // all sources together are over the global rate limit: before any parse
   'bad_frame', // unknown frame kind, truncated fragment header, empty whole frame
   'fragment_invalid', // index >= count, count too large, inconsistent layout, empty data
   'fragment_duplicate', // the same fragment index of the same message again

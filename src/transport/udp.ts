@@ -1,6 +1,6 @@
 /**
  * The UDP transport (node:dgram): one socket, framing and reassembly below, whole messages above.
- * Size gates run before any parse (T01); bad frames and fragments are counted by reason and
+ * Size gates and rate limits (T09, ratelimit.ts) run before any parse (T01); bad frames and fragments are counted by reason and
  * logged at most once per source host per 10 s; socket and handler errors are caught and counted,
  * never thrown into the event loop. Large messages leave paced (see pacer.ts).
  */
@@ -12,6 +12,7 @@ import {
 } from '../util/index.js';
 import { FRAGMENT_DATA_BYTES, MAX_FRAGMENT_COUNT, MAX_WHOLE_MESSAGE, parseFrame } from './frame.js';
 import { type DeferTurn, type PacerInit, SendPacer } from './pacer.js';
+import { PacketFilter, type RateLimitsInit } from './ratelimit.js';
 import { Reassembly, type ReassemblyLimits } from './reassembly.js';
 import { type DropReason, type MessageHandler, type Transport, type TransportCounters, zeroCounters } from './types.js';
 
@@ -36,6 +37,10 @@ export interface UdpTransportInit {
   socketBufferBytes?: number;
   /** Replaces setImmediate between bursts (tests). */
   defer?: DeferTurn;
+  /** Per-host, per-subnet and global limits on incoming datagrams; `false` disables them. Default {}. */
+  rateLimits?: Partial<RateLimitsInit> | false;
+  /** Test-only: loopback sources count as public for rate limits (otherwise exempt). Default false. */
+  treatLoopbackAsPublic?: boolean;
 }
 
 /** A Transport over one UDP socket. Create it with `UdpTransport.bind()`. */
@@ -46,6 +51,7 @@ export class UdpTransport implements Transport {
   readonly #log: RateLimitedLog;
   readonly #reassembly: Reassembly;
   readonly #pacer: SendPacer;
+  readonly #filter: PacketFilter | null;
   readonly #c: TransportCounters = zeroCounters();
   readonly #v6: boolean;
   #handler: MessageHandler | null = null;
@@ -87,6 +93,8 @@ export class UdpTransport implements Transport {
     this.#log = new RateLimitedLog(init.logger ?? silentLogger, this.#clock);
     this.#reassembly = new Reassembly({ clock: this.#clock }, init.limits);
     this.#pacer = new SendPacer({ emit: (to, parts) => this.#emit(to, parts), defer: init.defer }, init.pacing);
+    const rateLimits = init.rateLimits ?? {};
+    this.#filter = rateLimits === false ? null : new PacketFilter({ rateLimits, treatLoopbackAsPublic: init.treatLoopbackAsPublic });
     const bound = socket.address();
     this.local = { host: bound.address, port: bound.port };
     this.#v6 = bound.family === 'IPv6';
@@ -173,6 +181,9 @@ export class UdpTransport implements Transport {
     // Size gates first: nothing of an out-of-range datagram is read.
     if (msg.byteLength < MIN_DATAGRAM) return void this.#drop('too_small', from);
     if (msg.byteLength > DATAGRAM_PAYLOAD) return void this.#drop('too_large', from);
+    // Rate limits next, still before any parse; #drop's log writes one line per source per 10 s.
+    const refused = this.#filter?.check(from.host, this.#clock.now()) ?? null;
+    if (refused !== null) return void this.#drop(refused, from);
     const frame = parseFrame(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength));
     if (frame === null) return void this.#drop('bad_frame', from);
     if (frame.kind === 'whole') return this.#deliver(frame.message, from);

@@ -18,11 +18,14 @@ export type DhtErrorCode =
   | 'REMOTE_ERROR'
   | 'DESTROYED'
   | 'ABORTED'
-  | 'BAD_REQUEST';
+  | 'BAD_REQUEST'
+  | 'BAD_TOKEN';
 
 /** Numeric codes for errors that travel in an ERROR message. */
 export const WIRE_ERROR_CODES = {
   BAD_REQUEST: 203,
+  /** BEP 5 uses 203 for a bad token too; ours has its own number so publishers can tell. */
+  BAD_TOKEN: 204,
   VALUE_TOO_BIG: 205,
   INVALID_CONTENT: 208,
   STORAGE_FULL: 507,
@@ -72,6 +75,9 @@ export class DhtError extends Error {
   }
   static sendFailed(to: string): DhtError {
     return new DhtError('SEND_FAILED', `could not send to ${to} (see transport drop counters)`);
+  }
+  static badToken(from: string): DhtError {
+    return new DhtError('BAD_TOKEN', `STORE from ${from} without a valid write token (ask FIND_NODE or FIND_VALUE first)`);
   }
   static destroyed(): DhtError {
     return new DhtError('DESTROYED', 'node is stopped');

@@ -38,13 +38,13 @@ function fields(m: Message): unknown[] {
     case 'FIND_NODE':
       return [m.target];
     case 'NODES':
-      return [packContacts(m.contacts)];
+      return [packContacts(m.contacts), m.token];
     case 'FIND_VALUE':
       return [m.key];
     case 'VALUE':
-      return [m.value, packContacts(m.contacts)];
+      return [m.value, packContacts(m.contacts), m.token];
     case 'STORE':
-      return [m.key, m.value, m.ttl];
+      return [m.key, m.value, m.ttl, m.token];
     case 'ERROR':
       return [m.code, m.message.slice(0, WIRE_LIMITS.maxErrorMessage)];
     case 'GET_RECORD':

@@ -22,6 +22,8 @@ export const WIRE_LIMITS = {
   maxRecordBytes: 8 * 1024,
   /** Padding a GET_RECORD must carry: a third of the largest record (3× anti-amplification). */
   minRecordRequestPadding: Math.ceil((8 * 1024) / 3),
+  /** Bytes of a write token (a truncated keyed BLAKE3, see docs/security.md). */
+  tokenBytes: 16,
   /** Transaction ids are unsigned 32-bit integers. */
   maxTid: 0xffff_ffff,
 } as const;

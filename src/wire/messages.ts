@@ -38,13 +38,16 @@ export interface Ping extends Header { readonly type: 'PING' }
 /** Answer to PING; tells the pinger the address its packet came from. */
 export interface Pong extends Header { readonly type: 'PONG'; readonly observed: { host: string; port: number } }
 export interface FindNode extends Header { readonly type: 'FIND_NODE'; readonly target: NodeId }
-export interface Nodes extends Header { readonly type: 'NODES'; readonly contacts: readonly Contact[] }
+/** Answer to FIND_NODE: closer contacts, and a write token for a later STORE of the target (empty from a node that stores nothing). */
+export interface Nodes extends Header { readonly type: 'NODES'; readonly contacts: readonly Contact[]; readonly token: Uint8Array }
 export interface FindValue extends Header { readonly type: 'FIND_VALUE'; readonly key: Key }
 /** Answer to FIND_VALUE: the value when the peer holds it, else closer contacts. */
 export interface ValueReply extends Header {
   readonly type: 'VALUE';
   readonly value: Uint8Array | null;
   readonly contacts: readonly Contact[];
+  /** A write token for a later STORE of the key (empty from a node that stores nothing). */
+  readonly token: Uint8Array;
 }
 /** Asks the peer to hold `value` under `key` for `ttl` seconds. */
 export interface Store extends Header {
@@ -52,6 +55,8 @@ export interface Store extends Header {
   readonly key: Key;
   readonly value: Uint8Array;
   readonly ttl: number;
+  /** The token the receiver gave us in a NODES or VALUE answer about `key` (BEP 5 write tokens). */
+  readonly token: Uint8Array;
 }
 /** The STORE was committed to disk. */
 export interface Stored extends Header { readonly type: 'STORED' }

@@ -14,13 +14,15 @@ const TYPE_NAMES = new Map<number, MessageTypeName>(
 
 /** Number of fields after the 5 header fields, per type. */
 const FIELD_COUNT: Record<MessageTypeName, number> = {
-  PING: 0, PONG: 2, FIND_NODE: 1, NODES: 1, FIND_VALUE: 1, VALUE: 2, STORE: 3, STORED: 0, ERROR: 2,
+  PING: 0, PONG: 2, FIND_NODE: 1, NODES: 2, FIND_VALUE: 1, VALUE: 3, STORE: 4, STORED: 0, ERROR: 2,
   GET_RECORD: 1, RECORD: 1,
 };
 
 const isUint = (v: unknown, max: number): v is number =>
   typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
 const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
+/** A write token: empty (the sender stores nothing) or exactly WIRE_LIMITS.tokenBytes. */
+const isToken = (v: unknown): v is Uint8Array => isBytes(v) && (v.byteLength === 0 || v.byteLength === WIRE_LIMITS.tokenBytes);
 
 /** Validates a decoded msgpack value as a Message; null when it is not one. */
 export function validate(raw: unknown): Message | null {
@@ -53,7 +55,7 @@ function body(type: MessageTypeName, f: unknown[], h: HeaderFields): Message | n
       return isId(f[0]) ? { type, ...h, key: toId(f[0]) } : null;
     case 'NODES': {
       const contacts = parseContacts(f[0]);
-      return contacts === null ? null : { type, ...h, contacts };
+      return contacts === null || !isToken(f[1]) ? null : { type, ...h, contacts, token: new Uint8Array(f[1]) };
     }
     case 'VALUE':
       return valueReply(f, h);
@@ -75,19 +77,20 @@ function body(type: MessageTypeName, f: unknown[], h: HeaderFields): Message | n
 }
 
 function valueReply(f: unknown[], h: HeaderFields): Message | null {
-  const [value, rawContacts] = f;
+  const [value, rawContacts, token] = f;
   if (value !== null && !isBytes(value)) return null;
+  if (!isToken(token)) return null;
   if (value !== null && value.byteLength > WIRE_LIMITS.maxValueBytes) return null;
   const contacts = parseContacts(rawContacts);
   if (contacts === null) return null;
-  return { type: 'VALUE', ...h, value: value === null ? null : new Uint8Array(value), contacts };
+  return { type: 'VALUE', ...h, value: value === null ? null : new Uint8Array(value), contacts, token: new Uint8Array(token) };
 }
 
 function store(f: unknown[], h: HeaderFields): Message | null {
-  const [key, value, ttl] = f;
+  const [key, value, ttl, token] = f;
   if (!isId(key) || !isBytes(value) || value.byteLength > WIRE_LIMITS.maxValueBytes) return null;
-  if (!isUint(ttl, WIRE_LIMITS.maxTtlSeconds) || ttl === 0) return null;
-  return { type: 'STORE', ...h, key: toId(key), value: new Uint8Array(value), ttl };
+  if (!isUint(ttl, WIRE_LIMITS.maxTtlSeconds) || ttl === 0 || !isToken(token)) return null;
+  return { type: 'STORE', ...h, key: toId(key), value: new Uint8Array(value), ttl, token: new Uint8Array(token) };
 }
 
 /**

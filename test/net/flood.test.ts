@@ -9,6 +9,7 @@ import { encodeMessage } from '../../src/transport/index.js';
 import { DATAGRAM_PAYLOAD, SeededRandom } from '../../src/util/index.js';
 import { encode, type Message } from '../../src/wire/index.js';
 import { report } from '../helpers/report.js';
+import { THRESHOLDS } from '../thresholds.js';
 
 const RANDOM_DATAGRAMS = 10_000;
 const MUTANTS = 10_000;
@@ -128,17 +129,18 @@ describe('malformed-datagram flood (start of T01)', () => {
     const stats = target.extendedStats();
     const tooLarge = stats.transport.drops.too_large - dropsBefore;
     const rssGrowthMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
-    report({ test: 'T01-start', figure: 'pings_answered', value: answered, threshold: 0.999, pass: answered >= 0.999 });
-    report({ test: 'T01-start', figure: 'ping_p99_ms', value: p99, threshold: 50, pass: p99 <= 50 });
+    const T01 = THRESHOLDS.T01;
+    report({ test: 'T01-start', figure: 'pings_answered', value: answered, threshold: T01.pings_answered, pass: answered >= T01.pings_answered });
+    report({ test: 'T01-start', figure: 'ping_p99_ms', value: p99, threshold: T01.ping_p99_ms, pass: p99 <= T01.ping_p99_ms });
     report({ test: 'T01-start', figure: 'oversize_dropped_before_decode', value: tooLarge, threshold: oversize, pass: tooLarge === oversize });
-    report({ test: 'T01-start', figure: 'rss_growth_mib', value: rssGrowthMiB, threshold: 20, pass: rssGrowthMiB < 20 });
+    report({ test: 'T01-start', figure: 'rss_growth_mib', value: rssGrowthMiB, threshold: T01.rss_growth_mib, pass: rssGrowthMiB < T01.rss_growth_mib });
 
     expect(target.running).toBe(true);
-    expect(answered).toBeGreaterThanOrEqual(0.999);
-    expect(p99).toBeLessThanOrEqual(50);
+    expect(answered).toBeGreaterThanOrEqual(T01.pings_answered);
+    expect(p99).toBeLessThanOrEqual(T01.ping_p99_ms);
     expect(tooLarge).toBe(oversize);
     const rpcDrops = stats.rpc.drops.decode_failed + stats.rpc.drops.unsolicited;
     expect(rpcDrops + stats.transport.drops.bad_frame + stats.transport.drops.too_small).toBeGreaterThan(RANDOM_DATAGRAMS);
-    expect(rssGrowthMiB).toBeLessThan(20);
+    expect(rssGrowthMiB).toBeLessThan(T01.rss_growth_mib);
   }, 120_000);
 });

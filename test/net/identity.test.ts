@@ -11,6 +11,7 @@ import { Rpc } from '../../src/rpc/index.js';
 import { UdpTransport } from '../../src/transport/index.js';
 import { SeededRandom, systemClock } from '../../src/util/index.js';
 import { report } from '../helpers/report.js';
+import { THRESHOLDS } from '../thresholds.js';
 
 const rnd = new SeededRandom(77);
 
@@ -91,8 +92,9 @@ describe('node identity and record admission (T12, first half)', () => {
     const inTable = peers.filter((p) => node.routingTable.has(p.id));
     const forgedIn = inTable.filter((p) => !p.good).length;
     const stats = node.extendedStats().records;
-    report({ test: 'T12-first-half', figure: 'forged_insertions', value: forgedIn, threshold: 0, pass: forgedIn === 0 });
-    expect(forgedIn).toBe(0);
+    const maxForged = THRESHOLDS.T12.forged_insertions;
+    report({ test: 'T12-first-half', figure: 'forged_insertions', value: forgedIn, threshold: maxForged, pass: forgedIn <= maxForged });
+    expect(forgedIn).toBeLessThanOrEqual(maxForged);
     expect(inTable.filter((p) => p.good)).toHaveLength(honest);
     expect(stats.idMismatch).toBe(forged);
     expect(stats.invalid).toBe(forged);

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bytesToIp, formatAddress, ipToBytes, parseAddress } from '../../src/util/index.js';
+import {
+  bytesToIp, formatAddress, hostKey, ipToBytes, isLocalAddress, isLoopback, parseAddress, subnetKey,
+} from '../../src/util/index.js';
 import { ManualClock } from '../../src/util/index.js';
 
 describe('addresses', () => {
@@ -42,5 +44,45 @@ describe('ManualClock', () => {
     every.cancel();
     clock.advance(100);
     expect(fired).toHaveLength(4);
+  });
+});
+
+describe('rate-limit and diversity keys', () => {
+  it('subnetKey groups IPv4 by /24 and IPv6 by /48, folding IPv4-mapped hosts into IPv4', () => {
+    expect(subnetKey('10.1.2.3')).toBe('10.1.2.0/24');
+    expect(subnetKey('10.1.2.250')).toBe('10.1.2.0/24');
+    expect(subnetKey('10.1.3.3')).toBe('10.1.3.0/24');
+    expect(subnetKey('::ffff:10.1.2.3')).toBe('10.1.2.0/24');
+    expect(subnetKey('2001:db8:abcd:1234::1')).toBe('2001:0db8:abcd::/48');
+    expect(subnetKey('2001:db8:abcd:ffff:1:2:3:4')).toBe('2001:0db8:abcd::/48');
+    expect(subnetKey('2001:db8:abce::1')).toBe('2001:0db8:abce::/48');
+    expect(subnetKey('::1')).toBe('0000:0000:0000::/48');
+    expect(subnetKey('example.org')).toBeNull();
+    expect(subnetKey('')).toBeNull();
+  });
+
+  it('hostKey is one key per host, however it is written', () => {
+    expect(hostKey('198.51.100.7')).toBe('198.51.100.7');
+    expect(hostKey('::ffff:198.51.100.7')).toBe('198.51.100.7');
+    expect(hostKey('2001:0DB8:0:0::1')).toBe('2001:db8::1');
+    expect(hostKey('2001:db8::1')).toBe('2001:db8::1');
+    expect(hostKey('not-an-ip')).toBeNull();
+  });
+
+  it('isLoopback is true for 127.0.0.0/8 and ::1 only', () => {
+    for (const host of ['127.0.0.1', '127.255.1.2', '127.1.0.1', '::1', '::ffff:127.0.0.1']) expect(isLoopback(host), host).toBe(true);
+    for (const host of ['128.0.0.1', '126.255.255.255', '10.0.0.1', '::', '::2', '::ffff:8.8.8.8', 'localhost']) {
+      expect(isLoopback(host), host).toBe(false);
+    }
+  });
+
+  it('isLocalAddress is true for private, link-local, unique-local and loopback ranges', () => {
+    const local = [
+      '10.0.0.1', '10.255.255.255', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.1.1', '127.0.0.1',
+      '::ffff:10.0.0.1', 'fc00::1', 'fd12:3456::1', 'fe80::1', 'febf::1', '::1',
+    ];
+    const publicHosts = ['172.15.0.1', '172.32.0.1', '192.169.0.1', '8.8.8.8', '169.253.0.1', '2001:db8::1', 'fec0::1', 'fe00::1', '::ffff:8.8.8.8', 'example.org'];
+    for (const host of local) expect(isLocalAddress(host), host).toBe(true);
+    for (const host of publicHosts) expect(isLocalAddress(host), host).toBe(false);
   });
 });
