@@ -6,3 +6,6 @@ export type { DhtStats, ExtendedStats } from './stats.js';
 export { estimateNetworkSize } from './stats.js';
 export type { MaintainerCounters } from './maintenance.js';
 export { createTestnet, type Testnet, type TestnetOptions } from './testnet.js';
+export { PoolHandshake } from './handshake.js';
+export { RecordBook, type RecordCounters } from './records.js';
+export { WriteTokens, TOKEN_ROTATION } from './tokens.js';
