@@ -13,19 +13,19 @@ import type { DiversityCounts, DiversityStats, RejectReason, RoutingTableInit } 
  * "limiting Kademlia table buckets to two nodes from every /24 IP subnetwork"; go-ethereum
  * `bucketIPLimit = 2`, sigp/discv5 `MAX_NODES_PER_SUBNET_BUCKET = 2`.
  */
-export const MAX_PER_SUBNET_PER_BUCKET = Infinity;
+export const MAX_PER_SUBNET_PER_BUCKET = 2;
 /**
  * Entries from one /24 (or /48) in the whole table. discv5 rationale: "the whole table to 10
  * nodes per /24 IP subnetwork"; go-ethereum `tableIPLimit = 10`, sigp/discv5 `MAX_NODES_PER_SUBNET_TABLE = 10`.
  */
-export const MAX_PER_SUBNET_PER_TABLE = Infinity;
+export const MAX_PER_SUBNET_PER_TABLE = 10;
 /**
  * Inbound-only entries per bucket: a quarter of k (5 of 20). The mechanism is sigp/discv5's
  * `incoming_bucket_limit` (there disabled by default); the discv5 rationale advises against
  * taking on new members on incoming contact unless the table is well stocked from outbound
  * queries. A quarter keeps most of every bucket for peers we reached ourselves.
  */
-export const MAX_INBOUND_PER_BUCKET = Infinity + K_BUCKET_SIZE;
+export const MAX_INBOUND_PER_BUCKET = K_BUCKET_SIZE / 4;
 
 /** The resolved limits of one table. */
 export interface DiversityLimits {

@@ -164,6 +164,11 @@ export class SecureChannel implements Transport {
     this.#onPenalty({ address: from, peerId, reason });
   }
 
+  /** Drops the sessions with `address` (the next send handshakes again). True if there was one. */
+  forget(address: Address): boolean {
+    return this.#sessions.delete(formatAddress(address));
+  }
+
   /** The node id of the session at `address`, if there is one. */
   peerAt(address: Address): Uint8Array | undefined {
     return this.#sessions.get(formatAddress(address))?.[0]?.peerId;
