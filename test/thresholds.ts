@@ -47,6 +47,8 @@ export const THRESHOLDS = {
     victim_probes_per_minute: 16,
     /** §5 T07: FIND_NODE answers never include an unverified entry "(0 in 1,000 queries)"; discv5. */
     unverified_relayed: 0,
+    /** §2 (poisoning row): "insert only after our own successful ping" — fake ids in the table: 0. */
+    fake_ids_in_table: 0,
   },
   T08: {
     /** §5 T08: "0 duplicate side effects (store, table insert, liveness refresh)". */

@@ -7,7 +7,8 @@ import type { Id } from '../../src/id/index.js';
 import { DhtNode } from '../../src/node/index.js';
 import { encodeMessage } from '../../src/transport/index.js';
 import { DATAGRAM_PAYLOAD, SeededRandom } from '../../src/util/index.js';
-import { encode, type Message } from '../../src/wire/index.js';
+import { encode, type Message, WIRE_LIMITS } from '../../src/wire/index.js';
+import { pingFromAnotherProcess } from '../helpers/pinger.js';
 import { report } from '../helpers/report.js';
 import { THRESHOLDS } from '../thresholds.js';
 
@@ -42,8 +43,9 @@ function seeds(rnd: SeededRandom): Uint8Array[] {
     { type: 'PING', tid: 1, sender, flags: 0 },
     { type: 'FIND_NODE', tid: 2, sender, flags: 0, target: id },
     { type: 'FIND_VALUE', tid: 3, sender, flags: 0, key: id },
-    { type: 'STORE', tid: 4, sender, flags: 0, key: id, value: rnd.bytes(64), ttl: 60 },
-    { type: 'NODES', tid: 5, sender, flags: 0, contacts: [{ id, host: '127.0.0.1', port: 9 }] },
+    { type: 'STORE', tid: 4, sender, flags: 0, key: id, value: rnd.bytes(64), ttl: 60, token: rnd.bytes(WIRE_LIMITS.tokenBytes) },
+    { type: 'NODES', tid: 5, sender, flags: 0, contacts: [{ id, host: '127.0.0.1', port: 9 }], token: rnd.bytes(WIRE_LIMITS.tokenBytes) },
+    { type: 'VALUE', tid: 6, sender, flags: 0, value: rnd.bytes(32), contacts: [], token: new Uint8Array(0) },
   ];
   return messages.map((m) => Uint8Array.from(encodeMessage(encode(m), 0)[0]!));
 }
@@ -139,8 +141,27 @@ describe('malformed-datagram flood (start of T01)', () => {
     expect(answered).toBeGreaterThanOrEqual(T01.pings_answered);
     expect(p99).toBeLessThanOrEqual(T01.ping_p99_ms);
     expect(tooLarge).toBe(oversize);
+    // Garbage is dropped at the frame, at the channel (not a packet) or at decode.
     const rpcDrops = stats.rpc.drops.decode_failed + stats.rpc.drops.unsolicited;
-    expect(rpcDrops + stats.transport.drops.bad_frame + stats.transport.drops.too_small).toBeGreaterThan(RANDOM_DATAGRAMS);
+    expect(rpcDrops + stats.sessions.drops.bad_packet + stats.transport.drops.bad_frame + stats.transport.drops.too_small)
+      .toBeGreaterThan(RANDOM_DATAGRAMS);
     expect(rssGrowthMiB).toBeLessThan(T01.rss_growth_mib);
+    // Mutants that still decode arrive in plaintext: requests other than PING and every reply are
+    // refused before any handler or the routing table sees them.
+    expect(stats.rpc.drops.session_required).toBeGreaterThan(0);
+    expect(stats.rpc.drops.unauthenticated_reply).toBeGreaterThan(0);
+    const { FIND_NODE, FIND_VALUE, STORE, NODES, VALUE } = stats.rpc.received;
+    expect({ FIND_NODE, FIND_VALUE, STORE, NODES, VALUE }).toEqual({ FIND_NODE: 0, FIND_VALUE: 0, STORE: 0, NODES: 0, VALUE: 0 });
+    expect(stats.routing.size).toBe(0);
+    expect(stats.storage?.records ?? 0).toBe(0);
+    // The pinger's PINGs travelled sealed in its session.
+    expect(stats.sessions.sealedIn).toBeGreaterThanOrEqual(rtts.length);
+
+    // Plaintext PINGs from a peer in another process (no session) are still answered in plaintext.
+    const plainOutBefore = stats.sessions.plainOut;
+    const plain = await pingFromAnotherProcess(target.address.port, 50, 10);
+    expect(plain.lost).toBe(0);
+    expect(plain.rtts).toHaveLength(50);
+    expect(target.extendedStats().sessions.plainOut - plainOutBefore).toBeGreaterThanOrEqual(50);
   }, 120_000);
 });

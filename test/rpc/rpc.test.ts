@@ -2,14 +2,19 @@
  * The RPC layer over real UDP on 127.0.0.1: request/reply matching by tid and source, per-attempt
  * timeouts with bounded retries on the same tid, drops counted by reason, handler errors carried
  * by their wire code, close() and AbortSignal. Peers that misbehave are raw node:dgram sockets.
+ * These Rpcs run without sessions (requireSession false, the default). The last block checks
+ * requireSession: true over a fake in-memory transport that marks messages with the session's
+ * peer id, as SecureChannel does.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Contact, type NodeId, toId } from '../../src/id/index.js';
 import { Rpc, type RpcInit, type RequestHandler } from '../../src/rpc/index.js';
-import { FRAME_WHOLE, type Transport, UdpTransport, encodeMessage, zeroCounters } from '../../src/transport/index.js';
+import {
+  FRAME_WHOLE, type MessageHandler, type SendOptions, type Transport, UdpTransport, encodeMessage, zeroCounters,
+} from '../../src/transport/index.js';
 import { type Address, DhtError, SeededRandom, systemClock } from '../../src/util/index.js';
-import { type Message, type Response, decode, encode } from '../../src/wire/index.js';
+import { type Message, type Response, WIRE_LIMITS, decode, encode } from '../../src/wire/index.js';
 import { Closer, patternBytes, sleep, waitFor } from '../transport/helpers.js';
 
 /** Short per-attempt timeouts keep the file to a few seconds. */
@@ -105,7 +110,11 @@ function inertTransport(): Transport {
 
 const zeroDrops = {
   decode_failed: 0, unsolicited: 0, wrong_source: 0, wrong_sender: 0, wrong_reply_type: 0, handler_error: 0, own_id: 0, closed: 0,
+  session_required: 0, unauthenticated_reply: 0, wrong_session: 0,
 };
+
+/** A write token as a node hands out in NODES and VALUE (WIRE_LIMITS.tokenBytes). */
+const TOKEN = Uint8Array.from({ length: WIRE_LIMITS.tokenBytes }, (_, i) => i + 1);
 
 describe('Rpc: requests and replies between two nodes', () => {
   it('answers a PING with a PONG that tells the requester its observed address', async () => {
@@ -131,12 +140,13 @@ describe('Rpc: requests and replies between two nodes', () => {
     const contact: Contact = { id: idOf(0x33), host: '127.0.0.1', port: 4000 };
     // The first request waits longest, so replies arrive in the reverse order of the requests.
     const delay = { FIND_NODE: 120, FIND_VALUE: 60, STORE: 0, PING: 0, GET_RECORD: 0 } as const;
+    let storeToken: Uint8Array | null = null;
     b.rpc.setHandler(async (request) => {
       await sleep(delay[request.type]);
       switch (request.type) {
-        case 'FIND_NODE': return { type: 'NODES', contacts: [{ ...contact, id: request.target }] };
-        case 'FIND_VALUE': return { type: 'VALUE', value: request.key.slice(0, 4), contacts: [] };
-        case 'STORE': return { type: 'STORED' };
+        case 'FIND_NODE': return { type: 'NODES', contacts: [{ ...contact, id: request.target }], token: TOKEN };
+        case 'FIND_VALUE': return { type: 'VALUE', value: request.key.slice(0, 4), contacts: [], token: new Uint8Array(0) };
+        case 'STORE': storeToken = request.token; return { type: 'STORED' };
         case 'PING':
         case 'GET_RECORD': return null;
       }
@@ -147,13 +157,14 @@ describe('Rpc: requests and replies between two nodes', () => {
     const [nodes, value, stored] = await Promise.all([
       a.rpc.request(b.transport.local, { type: 'FIND_NODE', target: idOf(0x44) }),
       a.rpc.request(b.transport.local, { type: 'FIND_VALUE', key: idOf(0x55) }),
-      a.rpc.request(b.transport.local, { type: 'STORE', key: idOf(0x66), value: Uint8Array.of(1, 2, 3), ttl: 60 }),
+      a.rpc.request(b.transport.local, { type: 'STORE', key: idOf(0x66), value: Uint8Array.of(1, 2, 3), ttl: 60, token: TOKEN }),
     ]);
 
     expect(arrivals).toEqual(['STORED', 'VALUE', 'NODES']);
-    expect(nodes).toMatchObject({ type: 'NODES', contacts: [{ id: idOf(0x44), host: '127.0.0.1', port: 4000 }] });
-    expect(value).toMatchObject({ type: 'VALUE', value: Uint8Array.of(0x55, 0x55, 0x55, 0x55), contacts: [] });
+    expect(nodes).toMatchObject({ type: 'NODES', contacts: [{ id: idOf(0x44), host: '127.0.0.1', port: 4000 }], token: TOKEN });
+    expect(value).toMatchObject({ type: 'VALUE', value: Uint8Array.of(0x55, 0x55, 0x55, 0x55), contacts: [], token: new Uint8Array(0) });
     expect(stored).toMatchObject({ type: 'STORED', sender: b.self });
+    expect(storeToken).toEqual(TOKEN); // the STORE's write token reached the handler intact
     expect(new Set([nodes.tid, value.tid, stored.tid]).size).toBe(3);
     expect(a.rpc.counters()).toMatchObject({
       requests: 3, responses: 3, timeouts: 0, pending: 0,
@@ -303,7 +314,7 @@ describe('Rpc: replies that are dropped and counted', () => {
 
     const failed = rejectionOf(a.rpc.request(peer.address, { type: 'PING' }));
     await waitFor(() => peer.received.length === 1, 2_000, 'the request');
-    const nodes: Response = { type: 'NODES', tid: peer.received[0]!.tid, sender: idOf(0xc3), flags: 0, contacts: [] };
+    const nodes: Response = { type: 'NODES', tid: peer.received[0]!.tid, sender: idOf(0xc3), flags: 0, contacts: [], token: new Uint8Array(0) };
     await sendMessage(peer.socket, a.transport.local, nodes);
     await waitFor(() => a.rpc.counters().drops.wrong_reply_type === 1, 2_000, 'the wrong_reply_type drop');
 
@@ -357,7 +368,7 @@ describe('Rpc: handler errors travel as wire codes', () => {
     const b = await startNode(idOf(0xb2), {}, 2);
     b.rpc.setHandler(() => { throw DhtError.storageFull(1024); });
 
-    const err = await rejectionOf(a.rpc.request(b.transport.local, { type: 'STORE', key: idOf(1), value: Uint8Array.of(1), ttl: 60 }));
+    const err = await rejectionOf(a.rpc.request(b.transport.local, { type: 'STORE', key: idOf(1), value: Uint8Array.of(1), ttl: 60, token: TOKEN }));
 
     expect(err).toBeInstanceOf(DhtError);
     expect(err.code).toBe('STORAGE_FULL');
@@ -389,7 +400,7 @@ describe('Rpc: handler errors travel as wire codes', () => {
       return { type: 'STORED' };
     });
 
-    const reply = await a.rpc.request(b.transport.local, { type: 'STORE', key: idOf(1), value: Uint8Array.of(1), ttl: 60 });
+    const reply = await a.rpc.request(b.transport.local, { type: 'STORE', key: idOf(1), value: Uint8Array.of(1), ttl: 60, token: TOKEN });
 
     expect(reply).toMatchObject({ type: 'STORED', sender: b.self });
     expect(a.rpc.counters()).toMatchObject({ responses: 1, remoteErrors: 0, received: { STORED: 1 } });
@@ -405,7 +416,7 @@ describe('Rpc: handler errors travel as wire codes', () => {
     };
     b.rpc.setHandler(handler);
 
-    const err = await rejectionOf(a.rpc.request(b.transport.local, { type: 'STORE', key: idOf(1), value: Uint8Array.of(1), ttl: 60 }));
+    const err = await rejectionOf(a.rpc.request(b.transport.local, { type: 'STORE', key: idOf(1), value: Uint8Array.of(1), ttl: 60, token: TOKEN }));
 
     expect(err.code).toBe('VALUE_TOO_BIG');
     expect(a.rpc.counters()).toMatchObject({ remoteErrors: 1, received: { ERROR: 1 } });
@@ -521,5 +532,242 @@ describe('Rpc: per-call options and refused sends', () => {
     expect(a.rpc.counters()).toMatchObject({ sendFailures: 1, timeouts: 0, retries: 0, pending: 0 });
     expect(a.rpc.counters().sent.PING).toBe(0);
     expect(a.transport.counters().drops.bad_address).toBe(1);
+  });
+});
+
+/** What a FakeSessionNetwork endpoint was asked to send. */
+interface SentMessage {
+  to: Address;
+  message: Message;
+  options: SendOptions | undefined;
+}
+
+/**
+ * A MemoryNetwork-like fake of a SecureChannel: endpoints keyed by address, whole messages
+ * delivered on a later macrotask. A send with `plain` arrives as plaintext (no peer); any other
+ * send arrives as if sealed in a session with the sending endpoint's node id (the `peer` third
+ * argument of the handler). `inject` delivers a message with any `from` and `peer`, as an
+ * attacker or a compromised session would; `unreachable` plays a failed handshake.
+ */
+class FakeSessionNetwork {
+  readonly #endpoints = new Map<string, FakeSessionTransport>();
+  #nextPort = 7000;
+
+  bind(id: NodeId, options: { penalize?: boolean } = {}): FakeSessionTransport {
+    const local = { host: '127.0.0.1', port: this.#nextPort++ };
+    const t = new FakeSessionTransport(local, id, this, options.penalize ?? true);
+    this.#endpoints.set(`${local.host}:${local.port}`, t);
+    return t;
+  }
+
+  carry(from: FakeSessionTransport, to: Address, bytes: Uint8Array, options: SendOptions | undefined): void {
+    const target = this.#endpoints.get(`${to.host}:${to.port}`);
+    const peer = options?.plain === true ? undefined : from.id;
+    const copy = bytes.slice();
+    setTimeout(() => target?.receive(copy, from.local, peer), 0);
+  }
+}
+
+class FakeSessionTransport implements Transport {
+  readonly sent: SentMessage[] = [];
+  readonly penalties: Array<{ from: Address; reason: string; peerId: Uint8Array | null | undefined }> = [];
+  readonly penalize?: (from: Address, reason: string, peerId?: Uint8Array | null) => void;
+  #handler: MessageHandler | null = null;
+  #unreachable: ((to: Address) => void) | null = null;
+
+  constructor(readonly local: Address, readonly id: NodeId, readonly network: FakeSessionNetwork, withPenalize: boolean) {
+    if (withPenalize) this.penalize = (from, reason, peerId) => { this.penalties.push({ from, reason, peerId }); };
+  }
+
+  setHandler(handler: MessageHandler): void {
+    this.#handler = handler;
+  }
+
+  setUnreachableHandler(handler: (to: Address) => void): void {
+    this.#unreachable = handler;
+  }
+
+  send(to: Address, message: Uint8Array, options?: SendOptions): boolean {
+    this.sent.push({ to, message: decode(message)!, options });
+    this.network.carry(this, to, message, options);
+    return true;
+  }
+
+  receive(bytes: Uint8Array, from: Address, peer: Uint8Array | undefined): void {
+    this.#handler?.(bytes, from, peer);
+  }
+
+  /** Delivers `message` to this endpoint as if from `from`, in a session with `peer` (plaintext when undefined). */
+  inject(message: Message, from: Address, peer?: Uint8Array): void {
+    this.#handler?.(encode(message), from, peer);
+  }
+
+  /** Plays the channel giving up on a handshake with `to`. */
+  unreachable(to: Address): void {
+    this.#unreachable?.(to);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  counters() {
+    return zeroCounters();
+  }
+}
+
+describe('Rpc: requireSession over a session transport', () => {
+  /** An Rpc with requireSession on a FakeSessionNetwork endpoint. */
+  function sessionNode(network: FakeSessionNetwork, self: NodeId, options: { penalize?: boolean; timeout?: number } = {}) {
+    const transport = network.bind(self, options);
+    const timeout = options.timeout ?? TIMEOUT;
+    const rpc = closer.add(new Rpc(
+      { transport, clock: systemClock, random: new SeededRandom(self[0]!) },
+      { self, pingTimeout: timeout, queryTimeout: timeout, retries: 0, requireSession: true },
+    ));
+    const seen: Array<{ type: string; authenticated: boolean }> = [];
+    rpc.setObserver((message, _from, authenticated) => seen.push({ type: message.type, authenticated }));
+    return { rpc, transport, self, seen, contact: { id: self, ...transport.local } as Contact };
+  }
+
+  /** Answers PING and FIND_NODE; counts the requests it was given. */
+  function answering(handled: string[]): RequestHandler {
+    return (request, from) => {
+      handled.push(request.type);
+      if (request.type === 'PING') return { type: 'PONG', observed: from };
+      if (request.type === 'FIND_NODE') return { type: 'NODES', contacts: [], token: TOKEN };
+      return null;
+    };
+  }
+
+  it('answers requests in their session, addressed to the requester id; requests to a contact name its id', async () => {
+    const network = new FakeSessionNetwork();
+    const a = sessionNode(network, idOf(0xa1));
+    const b = sessionNode(network, idOf(0xb2));
+    const handled: string[] = [];
+    b.rpc.setHandler(answering(handled));
+
+    const reply = await a.rpc.request(b.contact, { type: 'FIND_NODE', target: idOf(0x44) });
+
+    expect(reply).toMatchObject({ type: 'NODES', sender: b.self, token: TOKEN });
+    expect(a.transport.sent[0]!.options).toEqual({ peer: b.self });
+    expect(b.transport.sent).toHaveLength(1);
+    expect(b.transport.sent[0]!.options).toEqual({ peer: a.self });
+    expect(b.seen).toEqual([{ type: 'FIND_NODE', authenticated: true }]);
+    expect(a.seen).toEqual([{ type: 'NODES', authenticated: true }]);
+    // A request to a bare address names no peer (the channel learns it in the handshake).
+    await a.rpc.request(b.transport.local, { type: 'PING' });
+    expect(a.transport.sent[1]!.options).toEqual({});
+    expect(handled).toEqual(['FIND_NODE', 'PING']);
+  });
+
+  it('answers a plaintext PING in plaintext, but takes no plaintext PONG', async () => {
+    const network = new FakeSessionNetwork();
+    const a = sessionNode(network, idOf(0xa1));
+    const b = sessionNode(network, idOf(0xb2));
+    const handled: string[] = [];
+    b.rpc.setHandler(answering(handled));
+    const from = { host: '127.0.0.1', port: 9999 };
+
+    b.transport.inject({ type: 'PING', tid: 41, sender: idOf(0xc3), flags: 0 }, from);
+
+    expect(handled).toEqual(['PING']);
+    expect(b.transport.sent).toHaveLength(1);
+    expect(b.transport.sent[0]).toMatchObject({ to: from, message: { type: 'PONG', tid: 41, sender: b.self, observed: from } });
+    expect(b.transport.sent[0]!.options).toEqual({ plain: true });
+    expect(b.seen).toEqual([{ type: 'PING', authenticated: false }]);
+    expect(b.rpc.counters()).toMatchObject({ received: { PING: 1 }, sent: { PONG: 1 }, drops: zeroDrops });
+
+    // Only the PING request is exempt: a requester that requires sessions takes no plaintext PONG.
+    const silent = { host: '127.0.0.1', port: 6000 }; // nobody bound: no session answer will come
+    const pinged = rejectionOf(a.rpc.request(silent, { type: 'PING' }));
+    a.transport.inject(pong(a.transport.sent[0]!.message, idOf(0xc3)), silent);
+    expect(a.rpc.counters()).toMatchObject({ responses: 0, pending: 1, drops: { ...zeroDrops, unauthenticated_reply: 1 } });
+    expect((await pinged).code).toBe('TIMEOUT');
+    expect(a.seen).toEqual([]);
+  });
+
+  it('drops a plaintext FIND_NODE as session_required and a plaintext NODES reply as unauthenticated_reply', async () => {
+    const network = new FakeSessionNetwork();
+    const a = sessionNode(network, idOf(0xa1));
+    const b = sessionNode(network, idOf(0xb2));
+    const handled: string[] = [];
+    b.rpc.setHandler(answering(handled));
+
+    b.transport.inject({ type: 'FIND_NODE', tid: 5, sender: idOf(0xc3), flags: 0, target: idOf(0x44) }, { host: '127.0.0.1', port: 9999 });
+
+    expect(handled).toEqual([]);
+    expect(b.transport.sent).toHaveLength(0);
+    expect(b.seen).toEqual([]);
+    expect(b.rpc.counters()).toMatchObject({ received: { FIND_NODE: 0 }, sent: { NODES: 0 }, drops: { ...zeroDrops, session_required: 1 } });
+
+    // A plaintext (spoofable) reply with the right tid, source and sender arrives before b's
+    // answer: it is dropped and settles nothing; b's answer in the session does.
+    const reply = a.rpc.request(b.contact, { type: 'FIND_NODE', target: idOf(0x44) });
+    const tid = a.transport.sent[0]!.message.tid;
+    a.transport.inject({ type: 'NODES', tid, sender: b.self, flags: 0, contacts: [{ id: idOf(0x66), host: '10.0.0.6', port: 6 }], token: TOKEN }, b.transport.local);
+    expect(a.rpc.counters()).toMatchObject({ pending: 1, responses: 0, drops: { ...zeroDrops, unauthenticated_reply: 1 } });
+    await expect(reply).resolves.toMatchObject({ type: 'NODES', sender: b.self, contacts: [] });
+    expect(a.seen).toEqual([{ type: 'NODES', authenticated: true }]);
+  });
+
+  it('drops a message whose sender is not the session peer as wrong_session and penalises the endpoint', async () => {
+    const network = new FakeSessionNetwork();
+    const b = sessionNode(network, idOf(0xb2));
+    const handled: string[] = [];
+    b.rpc.setHandler(answering(handled));
+    const from = { host: '127.0.0.1', port: 9999 };
+    const sessionPeer = idOf(0xc3);
+
+    b.transport.inject({ type: 'FIND_NODE', tid: 6, sender: idOf(0xd4), flags: 0, target: idOf(0x44) }, from, sessionPeer);
+    b.transport.inject({ type: 'PING', tid: 7, sender: idOf(0xd4), flags: 0 }, from, sessionPeer);
+
+    expect(handled).toEqual([]);
+    expect(b.transport.sent).toHaveLength(0);
+    expect(b.seen).toEqual([]);
+    expect(b.rpc.counters()).toMatchObject({ received: { FIND_NODE: 0, PING: 0 }, drops: { ...zeroDrops, wrong_session: 2 } });
+    expect(b.transport.penalties).toHaveLength(2);
+    expect(b.transport.penalties[0]).toMatchObject({ from, reason: 'wrong_session_sender' });
+    expect(Buffer.from(b.transport.penalties[0]!.peerId!)).toEqual(Buffer.from(sessionPeer));
+
+    // The same sender in its own session is served.
+    b.transport.inject({ type: 'FIND_NODE', tid: 8, sender: sessionPeer, flags: 0, target: idOf(0x44) }, from, sessionPeer);
+    expect(handled).toEqual(['FIND_NODE']);
+    expect(b.transport.sent[0]).toMatchObject({ to: from, options: { peer: sessionPeer }, message: { type: 'NODES', tid: 8 } });
+  });
+
+  it('still drops wrong_session on a transport without penalize()', () => {
+    const network = new FakeSessionNetwork();
+    const b = sessionNode(network, idOf(0xb2), { penalize: false });
+    expect(b.transport.penalize).toBeUndefined();
+    b.rpc.setHandler(answering([]));
+
+    expect(() => b.transport.inject({ type: 'PING', tid: 9, sender: idOf(0xd4), flags: 0 }, { host: '127.0.0.1', port: 9999 }, idOf(0xc3))).not.toThrow();
+
+    expect(b.transport.sent).toHaveLength(0);
+    expect(b.rpc.counters().drops).toEqual({ ...zeroDrops, wrong_session: 1 });
+  });
+
+  it('fails pending requests to an unreachable address at once with SEND_FAILED, leaving others pending', async () => {
+    const network = new FakeSessionNetwork();
+    const a = sessionNode(network, idOf(0xa1), { timeout: 10_000 });
+    const dead = { host: '127.0.0.1', port: 6001 }; // nobody bound: only the channel's verdict ends these
+    const other = { host: '127.0.0.1', port: 6002 };
+
+    const started = Date.now();
+    const first = rejectionOf(a.rpc.request(dead, { type: 'FIND_NODE', target: idOf(1) }));
+    const second = rejectionOf(a.rpc.request({ id: idOf(0xd4), ...dead }, { type: 'PING' }));
+    const elsewhere = rejectionOf(a.rpc.request(other, { type: 'PING' }));
+    expect(a.rpc.counters().pending).toBe(3);
+
+    a.transport.unreachable(dead);
+
+    expect((await first).code).toBe('SEND_FAILED');
+    expect((await second).code).toBe('SEND_FAILED');
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(a.rpc.counters()).toMatchObject({ pending: 1, sendFailures: 2, timeouts: 0 });
+    // Unrelated traffic is untouched; close() ends it.
+    a.rpc.close();
+    expect((await elsewhere).code).toBe('DESTROYED');
   });
 });

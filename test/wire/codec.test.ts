@@ -22,17 +22,22 @@ const header = {
   flags: fc.constantFrom(0, 1),
 };
 const value = fc.uint8Array({ maxLength: 2048 });
+/** A write token: empty (the sender stores nothing) or exactly WIRE_LIMITS.tokenBytes. */
+const token = fc.oneof(
+  fc.constant(new Uint8Array(0)),
+  fc.uint8Array({ minLength: WIRE_LIMITS.tokenBytes, maxLength: WIRE_LIMITS.tokenBytes }),
+);
 
 const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('PING' as const), ...header }),
   fc.record({ type: fc.constant('PONG' as const), ...header, observed: fc.record({ host, port }) }),
   fc.record({ type: fc.constant('FIND_NODE' as const), ...header, target: id }),
-  fc.record({ type: fc.constant('NODES' as const), ...header, contacts }),
+  fc.record({ type: fc.constant('NODES' as const), ...header, contacts, token }),
   fc.record({ type: fc.constant('FIND_VALUE' as const), ...header, key: id }),
-  fc.record({ type: fc.constant('VALUE' as const), ...header, value: fc.option(value, { nil: null }), contacts }),
+  fc.record({ type: fc.constant('VALUE' as const), ...header, value: fc.option(value, { nil: null }), contacts, token }),
   fc.record({
     type: fc.constant('STORE' as const), ...header, key: id, value,
-    ttl: fc.integer({ min: 1, max: WIRE_LIMITS.maxTtlSeconds }),
+    ttl: fc.integer({ min: 1, max: WIRE_LIMITS.maxTtlSeconds }), token,
   }),
   fc.record({ type: fc.constant('STORED' as const), ...header }),
   fc.record({
@@ -55,6 +60,7 @@ describe('wire codec', () => {
         expect(back!.type).toBe(m.type);
         expect(back!.tid).toBe(m.tid);
         expect(Buffer.from(back!.sender)).toEqual(Buffer.from(m.sender));
+        if ('token' in m) expect(Buffer.compare((back as typeof m).token, m.token)).toBe(0); // cheap: the re-encode below checks it too
         // Same bytes again: every field survived (IPv6 hosts may come back in canonical spelling).
         expect(Buffer.from(encode(back!))).toEqual(Buffer.from(encode(m)));
       }),
@@ -94,11 +100,54 @@ describe('wire codec', () => {
   it('rejects a NODES answer with more than k contacts or duplicate ids', () => {
     const sender = new Uint8Array(32) as Id;
     const c: Contact = { id: new Uint8Array(32).fill(1) as Id, host: '127.0.0.1', port: 1 };
-    expect(decode(encode({ type: 'NODES', tid: 1, sender, flags: 0, contacts: [c] }))).not.toBeNull();
+    const token = new Uint8Array(0);
+    expect(decode(encode({ type: 'NODES', tid: 1, sender, flags: 0, contacts: [c], token }))).not.toBeNull();
     const many = Array.from({ length: WIRE_LIMITS.maxContacts + 1 }, (_, i) => ({ ...c, id: new Uint8Array(32).fill(i) as Id }));
-    expect(() => encode({ type: 'NODES', tid: 1, sender, flags: 0, contacts: many })).toThrow(RangeError);
-    const twice = encode({ type: 'NODES', tid: 1, sender, flags: 0, contacts: [c, { ...c, port: 2 }] });
+    expect(() => encode({ type: 'NODES', tid: 1, sender, flags: 0, contacts: many, token })).toThrow(RangeError);
+    const twice = encode({ type: 'NODES', tid: 1, sender, flags: 0, contacts: [c, { ...c, port: 2 }], token });
     expect(decode(twice)).toBeNull();
+  });
+
+  describe('write tokens in NODES, VALUE and STORE', () => {
+    const sender = new Uint8Array(32).fill(7) as Id;
+    const key = new Uint8Array(32).fill(9) as Id;
+    const c: Contact = { id: new Uint8Array(32).fill(1) as Id, host: '127.0.0.1', port: 1 };
+    const carrying = (token: Uint8Array): Message[] => [
+      { type: 'NODES', tid: 1, sender, flags: 0, contacts: [c], token },
+      { type: 'VALUE', tid: 2, sender, flags: 0, value: Uint8Array.of(1, 2), contacts: [], token },
+      { type: 'VALUE', tid: 3, sender, flags: 0, value: null, contacts: [c], token },
+      { type: 'STORE', tid: 4, sender, flags: 0, key, value: Uint8Array.of(3), ttl: 60, token },
+    ];
+
+    it.each([0, WIRE_LIMITS.tokenBytes])('accepts a token of %i bytes and returns it unchanged', (length) => {
+      const token = Uint8Array.from({ length }, (_, i) => 0xa0 + i);
+      for (const m of carrying(token)) {
+        const back = decode(encode(m));
+        expect(back, m.type).toMatchObject({ type: m.type, tid: m.tid });
+        expect(Buffer.from((back as typeof m & { token: Uint8Array }).token)).toEqual(Buffer.from(token));
+      }
+    });
+
+    it.each([1, WIRE_LIMITS.tokenBytes - 1, WIRE_LIMITS.tokenBytes + 1, 32, 255])('rejects a token of %i bytes', (length) => {
+      for (const m of carrying(new Uint8Array(length).fill(0x5a))) expect(decode(encode(m)), m.type).toBeNull();
+    });
+
+    it('rejects a token that is not a byte string', () => {
+      for (const bad of [null, 'x'.repeat(WIRE_LIMITS.tokenBytes), 16]) {
+        for (const m of carrying(bad as unknown as Uint8Array)) expect(decode(encode(m)), `${m.type} with ${String(bad)}`).toBeNull();
+      }
+    });
+
+    it('rejects a NODES, VALUE or STORE without its token field (the old field count)', () => {
+      const token = new Uint8Array(WIRE_LIMITS.tokenBytes);
+      for (const m of carrying(token)) {
+        // Drop the trailing token (16 bytes + the 2-byte bin8 header) and shrink the array header.
+        const bytes = Buffer.from(encode(m));
+        const short = Buffer.from(bytes.subarray(0, bytes.length - (WIRE_LIMITS.tokenBytes + 2)));
+        short[0] = bytes[0]! - 1;
+        expect(decode(short), m.type).toBeNull();
+      }
+    });
   });
 
   it('rejects a GET_RECORD without the anti-amplification padding and an oversized RECORD', () => {

@@ -84,6 +84,8 @@ export class SecureChannel implements Transport {
   /** Endpoint → its sessions, newest first (at most two: a new one and the one it replaces). LRU order. */
   readonly #sessions = new Map<string, Session[]>();
   readonly #outbound = new Map<string, Outbound>();
+  /** Messages waiting for the peer to confirm a session it handshook with us (at most one entry per endpoint). */
+  readonly #held = new Map<string, { messages: Uint8Array[]; timer: Timer }>();
   /** Endpoints that completed a session once: exempt from the probe cooldown. */
   readonly #known = new Map<string, true>();
   readonly #cooldown = new Map<string, number>();
@@ -148,12 +150,44 @@ export class SecureChannel implements Transport {
     if (this.#closed) return this.#drop('closed');
     if (options.plain === true) return this.#sendPlain(to, message);
     const key = formatAddress(to);
-    const session = this.#sessions.get(key)?.[0];
+    const sessions = this.#sessions.get(key);
+    const session = sessions?.find((s) => s.confirmed) ?? sessions?.[0];
     if (session !== undefined) {
       if (options.peer !== undefined && !bytesEqual(options.peer, session.peerId)) return this.#drop('peer_mismatch');
+      if (!session.confirmed) return this.#hold(session, key, message);
       return this.#seal(session, key, message);
     }
     return this.#queue(to, key, message, options.peer ?? null);
+  }
+
+  /** Keeps `message` until the peer confirms `session` (its first packet in it), or drops it after the handshake timeout. */
+  #hold(session: Session, key: string, message: Uint8Array): boolean {
+    let held = this.#held.get(key);
+    if (held === undefined) {
+      held = { messages: [], timer: this.#clock.setTimeout(() => this.#expireHeld(key), this.options.handshakeTimeout) };
+      this.#held.set(key, held);
+    }
+    if (held.messages.length >= this.options.maxQueuedMessages) return this.#drop('queue_full');
+    held.messages.push(message);
+    return true;
+  }
+
+  #expireHeld(key: string): void {
+    const held = this.#held.get(key);
+    if (held === undefined) return;
+    this.#held.delete(key);
+    this.#c.handshakeFailures.unconfirmed = (this.#c.handshakeFailures.unconfirmed ?? 0) + 1;
+    const session = this.#sessions.get(key)?.[0];
+    if (session !== undefined && !this.#sessions.get(key)!.some((s) => s.confirmed)) this.#onUnreachable(session.endpoint);
+  }
+
+  /** Sends what waited for `session`'s confirmation. */
+  #flushHeld(session: Session, key: string): void {
+    const held = this.#held.get(key);
+    if (held === undefined) return;
+    this.#held.delete(key);
+    held.timer.cancel();
+    for (const message of held.messages) this.#seal(session, key, message);
   }
 
   /** Bans `from` for a while and reports it: called by layers above for authenticated misbehaviour. */
@@ -198,6 +232,8 @@ export class SecureChannel implements Transport {
       this.#sweep.cancel();
       for (const ob of this.#outbound.values()) ob.cancel();
       this.#outbound.clear();
+      for (const held of this.#held.values()) held.timer.cancel();
+      this.#held.clear();
       this.#sessions.clear();
     }
     await this.#transport.close();
@@ -239,7 +275,7 @@ export class SecureChannel implements Transport {
     const ob = new Outbound(to, peer, this.#random.bytes(NONCE_BYTES), wantRecord);
     this.#outbound.set(key, ob);
     this.#c.handshakesInitiated++;
-    ob.arm(this.#clock, this.options.helloTimeout, () => this.#failOutbound(key, ob, 'timeout'));
+    ob.arm(this.#clock, this.options.helloTimeout, () => this.#failOutbound(key, ob, 'timeout_hello'));
     if (!this.#transport.send(to, encodeHello(ob.nonce, wantRecord))) this.#failOutbound(key, ob, 'transport_refused');
     return ob;
   }
@@ -249,6 +285,7 @@ export class SecureChannel implements Transport {
     ob.cancel();
     this.#outbound.delete(key);
     this.#c.handshakeFailures[reason] = (this.#c.handshakeFailures[reason] ?? 0) + 1;
+    if (this.#sessions.has(key)) return; // a session came up the other way: nothing was lost
     if (!this.#known.has(key)) {
       this.#cooldown.set(key, this.#clock.now() + this.options.probeCooldown);
       trim(this.#cooldown);
@@ -305,7 +342,7 @@ export class SecureChannel implements Transport {
     if (ob === undefined || ob.state !== 'hello' || !bytesEqual(ob.nonce, challenge.nonce)) return void this.#drop('unexpected_challenge');
     this.#guard.validate(from); // it answered our random nonce: the address is real
     ob.state = 'initiating';
-    ob.arm(this.#clock, this.options.handshakeTimeout, () => this.#failOutbound(key, ob, 'timeout'));
+    ob.disarm(); // our own pool work always settles (result, BUSY or closed): no network deadline
     if (ob.wantRecord && challenge.record === null) return this.#failOutbound(key, ob, 'no_record');
     let half: InitiatorHalf | { failure: string };
     try {
@@ -321,6 +358,8 @@ export class SecureChannel implements Transport {
     if (ob.expectedPeer !== null && !bytesEqual(half.peerId, ob.expectedPeer)) return this.#failOutbound(key, ob, 'wrong_peer');
     ob.state = 'handshake';
     ob.half = half;
+    // The peer verifies and signs in its pool: a loaded peer may take a while, a dead one never answers.
+    ob.arm(this.#clock, this.options.handshakeTimeout, () => this.#failOutbound(key, ob, 'timeout_handshake'));
     const packet = encodeHandshake({
       nonce: ob.nonce, cookie: challenge.cookie, ciphertext: half.ciphertext, signature: half.signature, record: this.#crypto.localRecord(),
     });
@@ -331,6 +370,7 @@ export class SecureChannel implements Transport {
     const ob = this.#outbound.get(key);
     if (ob === undefined || ob.state !== 'handshake' || ob.half === null || !bytesEqual(ob.nonce, done.nonce)) return void this.#drop('unexpected_done');
     ob.state = 'completing';
+    ob.disarm();
     let keys: ChannelKeys | null;
     try {
       keys = await ob.half.complete(done.signature);
@@ -390,12 +430,19 @@ export class SecureChannel implements Transport {
     this.#evictOverCapacity();
     const ob = this.#outbound.get(key);
     if (ob !== undefined && (ob.expectedPeer === null || bytesEqual(ob.expectedPeer, peerId))) {
-      // Whichever handshake finished first carries the messages that were waiting.
-      const waiting = ob.drain();
-      ob.cancel();
-      this.#outbound.delete(key);
-      for (const message of waiting) this.#seal(session, key, message);
+      // Whichever handshake finished first carries the messages that were waiting. Ours, if the
+      // peer may already hold a session from it (HANDSHAKE sent), runs on: both sides then hold
+      // both sessions, and either decrypts. Before that point the peer kept no state: stop it.
+      if (initiator) {
+        for (const message of ob.drain()) this.#seal(session, key, message);
+      } else if (ob.state === 'hello' || ob.state === 'initiating') {
+        // The peer kept no state of ours: stop it; its messages wait for the peer's confirmation.
+        for (const message of ob.drain()) this.#hold(session, key, message);
+        ob.cancel();
+        this.#outbound.delete(key);
+      }
     }
+    if (initiator) this.#flushHeld(session, key);
     this.#onSession({ peerId: session.peerId, address: from, direction: initiator ? 'outbound' : 'inbound' });
   }
 
@@ -412,6 +459,10 @@ export class SecureChannel implements Transport {
     }
     const opened = session.open(packet.packet);
     if (opened === 'aead_failed' || opened === 'replay') return void this.#drop(opened);
+    if (!session.confirmed) {
+      session.confirmed = true;
+      this.#flushHeld(session, key);
+    }
     session.lastUsed = this.#clock.now();
     this.#touch(key);
     this.#c.sealedIn++;
@@ -428,12 +479,9 @@ export class SecureChannel implements Transport {
     const rest = sessions.filter((s) => s !== session);
     if (rest.length > 0) this.#sessions.set(key, rest);
     else this.#sessions.delete(key);
-    if (sent.message !== null && rest.length === 0) {
+    if (sent.message !== null) {
       this.#c.resent++;
-      this.#queue(from, key, sent.message, session.peerId);
-    } else if (sent.message !== null && rest[0] !== undefined) {
-      this.#c.resent++;
-      this.#seal(rest[0], key, sent.message);
+      this.send(from, sent.message, { peer: session.peerId }); // the other session, or a new handshake
     }
   }
 

@@ -44,6 +44,12 @@ export class Outbound {
     this.#timer = clock.setTimeout(onTimeout, ms);
   }
 
+  /** Stops the deadline (local pool work ahead, which always settles). */
+  disarm(): void {
+    this.#timer?.cancel();
+    this.#timer = null;
+  }
+
   /** Stops the deadline and forgets the queue. */
   cancel(): void {
     this.#timer?.cancel();

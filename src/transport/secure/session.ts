@@ -67,6 +67,12 @@ export class Session {
   readonly initiator: boolean;
   readonly createdAt: number;
   lastUsed: number;
+  /**
+   * Whether the peer is known to hold this session: at once for the initiator (the responder's
+   * signed DONE says so), on the first authentic packet for the responder (WireGuard's key
+   * confirmation). Nothing is sent in an unconfirmed session.
+   */
+  confirmed: boolean;
   readonly #sendKey: Buffer;
   readonly #receiveKey: Buffer;
   readonly #window = new ReplayWindow();
@@ -83,6 +89,7 @@ export class Session {
     this.initiator = init.initiator;
     this.createdAt = init.now;
     this.lastUsed = init.now;
+    this.confirmed = init.initiator;
     this.#sendKey = Buffer.from(init.sendKey);
     this.#receiveKey = Buffer.from(init.receiveKey);
   }
