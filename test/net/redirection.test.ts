@@ -193,6 +193,11 @@ const HONEST = 20;
 const T18_LOOKUPS = 10;
 const FAKE_HOST_PREFIX = '127.66.';
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
 /** Packs a NODES message by hand, as src/wire/codec.ts does, without encode()'s limit on contacts. */
 const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true });
 function rawNodes(tid: number, sender: NodeId, contacts: readonly Contact[]): Uint8Array {
@@ -210,6 +215,7 @@ describe('T18 NODES poisoning', () => {
   let m2: LightPeer;
   let m3: LightPeer;
   let client: LightPeer;
+  let cleanP50 = 0;
 
   /** `n` contacts that do not exist: ids `near` with the last 4 bytes random, endpoints nobody listens on. */
   function fakeContacts(near: Id, n: number): Contact[] {
@@ -243,6 +249,9 @@ describe('T18 NODES poisoning', () => {
     m2 = await lightPeer(pool, { host: '127.73.0.1', handler: colluder(() => m3) });
     m3 = await lightPeer(pool, { host: '127.74.0.1', handler: colluder(() => m2) });
     client = await lightPeer(pool, { host: '127.75.0.1' });
+    // The same lookups before any attacker is known: what the poisoning costs in time.
+    const clean = await Promise.all(Array.from({ length: T18_LOOKUPS }, () => honest.lookup(rnd.bytes(32) as Id)));
+    cleanP50 = median(clean.map((r) => r.durationMs));
     for (const m of [poisoner, m2, m3]) await honest.ping(m.address);
   }, 60_000);
 
@@ -290,14 +299,14 @@ describe('T18 NODES poisoning', () => {
     const mean = recall(targets, results.map((r) => r.closest));
     const inserted = insertedFakes();
     const relayed = await relayedFakes(targets);
-    const durations = results.map((r) => r.durationMs).sort((a, b) => a - b);
-    const p50 = durations[Math.floor(durations.length / 2)]!;
+    const p50 = median(results.map((r) => r.durationMs));
     const t = THRESHOLDS.T18;
     report({ test: 'T18', figure: 'fake_insertions', value: inserted, threshold: t.fake_insertions, pass: inserted === t.fake_insertions });
     report({ test: 'T18', figure: 'fakes_relayed', value: relayed, threshold: t.fakes_relayed, pass: relayed === t.fakes_relayed });
     report({ test: 'T18', figure: 'recall_at_k', value: mean, threshold: t.recall_at_k, pass: mean >= t.recall_at_k });
     report({ test: 'T18', figure: 'lookup_ms_p50', value: Math.round(p50) });
-    report({ test: 'T18', figure: 'lookup_ms_max', value: Math.round(durations.at(-1)!) });
+    report({ test: 'T18', figure: 'lookup_ms_max', value: Math.round(Math.max(...results.map((r) => r.durationMs))) });
+    report({ test: 'T18', figure: 'lookup_ms_p50_before_attack', value: Math.round(cleanP50) });
     report({ test: 'T18', figure: 'fakes_heard', value: fakes.size });
 
     expect(fakes.size).toBeGreaterThanOrEqual(K); // the poisoner was asked and answered
@@ -333,6 +342,12 @@ describe('T18 NODES poisoning', () => {
     // Banned: the poisoner's next request goes unanswered; the node still serves honest peers.
     await expect(poisoner.rpc.request(honest.contact, { type: 'PING' }, { timeout: 500 })).rejects.toThrow();
     const pong = await client.rpc.request(honest.contact, { type: 'PING' });
+    // Observation, not a §5 requirement: a penalised peer is banned at the channel but may stay in
+    // the table (and in answers) until its requests time out twice.
+    const answer = await client.rpc.request(honest.contact, { type: 'FIND_NODE', target: poisoner.id });
+    const stillRelayed = answer.type === 'NODES' && answer.contacts.some((c) => idToHex(c.id) === idToHex(poisoner.id)) ? 1 : 0;
+    report({ test: 'T18', figure: 'penalised_peer_still_in_table', value: honest.routingTable.has(poisoner.id) ? 1 : 0 });
+    report({ test: 'T18', figure: 'penalised_peer_still_relayed', value: stillRelayed });
     report({ test: 'T18', figure: 'oversized_dropped', value: oversizedDropped, threshold: 1, pass: oversizedDropped === 1 });
     report({ test: 'T18', figure: 'duplicates_dropped', value: after.rpc.drops.decode_failed - before.rpc.drops.decode_failed - oversizedDropped, threshold: 1 });
     report({ test: 'T18', figure: 'penalties', value: after.sessions.penalties - before.sessions.penalties, threshold: 2 });

@@ -434,7 +434,10 @@ export class SecureChannel implements Transport {
       // peer may already hold a session from it (HANDSHAKE sent), runs on: both sides then hold
       // both sessions, and either decrypts. Before that point the peer kept no state: stop it.
       if (initiator) {
-        for (const message of ob.drain()) this.#seal(session, key, message);
+        const waiting = ob.drain();
+        ob.cancel();
+        this.#outbound.delete(key);
+        for (const message of waiting) this.#seal(session, key, message);
       } else if (ob.state === 'hello' || ob.state === 'initiating') {
         // The peer kept no state of ours: stop it; its messages wait for the peer's confirmation.
         for (const message of ob.drain()) this.#hold(session, key, message);
