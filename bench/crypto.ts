@@ -20,6 +20,8 @@ import { DhtNode } from '../src/node/index.js';
 import { type Address, isDhtError, KiB, MiB } from '../src/util/index.js';
 
 const json = process.argv.includes('--json');
+/** `--ping`: only the coordinator-responsiveness part (plaintext and session PINGs under a saturated pool). */
+const pingOnly = process.argv.includes('--ping');
 /** Distinct ML-DSA-65 key pairs, each with one signature; every verification loop cycles through them. */
 const KEY_PAIRS = 64;
 /** Single-thread and pool measurements alternate this many times; the figures are the totals. */
@@ -417,6 +419,82 @@ socket.bind(0, '127.0.0.1', () => { started = performance.now(); tick(); });
 `;
 }
 
+/**
+ * The session pinger: an ephemeral node in the child process (its own keys and pool) that pings
+ * through a sealed session, as a real peer does. It handshakes and runs `idle` pings, prints
+ * them, waits for "go" on stdin, runs `busy` pings, prints them and exits.
+ */
+function sessionPingerScript(to: Address, idle: number, busy: number): string {
+  return `
+import { createInterface } from 'node:readline';
+const { DhtNode } = await import(${distModule('node')});
+const to = ${JSON.stringify(to)}, interval = ${PING_INTERVAL_MS};
+const node = new DhtNode({ ephemeral: true, host: '127.0.0.1', port: 0, crypto: { threads: 1 } });
+await node.start();
+await node.ping(to); // the handshake, before any measurement
+const run = async (count) => {
+  const rtts = [];
+  const started = performance.now();
+  const pending = [];
+  for (let i = 0; i < count; i++) {
+    const at = performance.now();
+    pending.push(node.ping(to).then(() => rtts.push(performance.now() - at), () => {}));
+    await new Promise((r) => setTimeout(r, Math.max(0, started + (i + 1) * interval - performance.now())));
+  }
+  await Promise.all(pending);
+  return { sent: count, rtts };
+};
+process.stdout.write(JSON.stringify(await run(${idle})) + '\n');
+const lines = createInterface({ input: process.stdin });
+for await (const line of lines) if (line === 'go') break;
+process.stdout.write(JSON.stringify(await run(${busy})) + '\n');
+await node.stop();
+process.exit(0);
+`;
+}
+
+/** Runs the session pinger: idle pings, then `during()` starts the load and the busy pings run. */
+async function measureSessionPings(to: Address, during: () => Promise<void>): Promise<{ idle: PingMeasure; busy: PingMeasure }> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', sessionPingerScript(to, IDLE_PINGS, SATURATED_PINGS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const killer = setTimeout(() => child.kill(), (IDLE_PINGS + SATURATED_PINGS) * PING_INTERVAL_MS + 60_000);
+  const lines: string[] = [];
+  let buffer = '';
+  let wake: (() => void) | null = null;
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
+      lines.push(buffer.slice(0, i));
+      buffer = buffer.slice(i + 1);
+      wake?.();
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const nextLine = async (): Promise<PingRun> => {
+    while (lines.length === 0) {
+      const more = new Promise<void>((resolve) => { wake = resolve; });
+      const code = await Promise.race([more.then(() => undefined), exited]);
+      if (code !== undefined && lines.length === 0) throw new Error(`the session pinger exited with ${code}`);
+    }
+    const run = JSON.parse(lines.shift()!) as PingRun;
+    run.rtts.sort((a, b) => a - b);
+    return run;
+  };
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const idle = { run: await nextLine(), loopP99: loop.percentile(99) / 1e6 };
+  loop.disable();
+  await during();
+  const busyLoop = monitorEventLoopDelay({ resolution: 1 });
+  busyLoop.enable();
+  child.stdin.write('go\n');
+  const busy = { run: await nextLine(), loopP99: 0 };
+  busy.loopP99 = busyLoop.percentile(99) / 1e6;
+  busyLoop.disable();
+  await exited;
+  clearTimeout(killer);
+  return { idle, busy };
+}
+
 interface PingRun { sent: number; rtts: number[] }
 interface PingMeasure { run: PingRun; loopP99: number }
 
@@ -468,10 +546,34 @@ async function benchResponsiveness(report: Report, checks: readonly SignatureChe
     const busy = await measurePings(node.address, SATURATED_PINGS);
     const stats = pool.stats();
     reportPings(report, idle, busy, stats, await load.stop());
+    // The same with sessions on: sealed PINGs from a peer that handshook first (docs/security.md).
+    let sessionLoad: { stop(): Promise<Rate> } | null = null;
+    const sealed = await measureSessionPings(node.address, async () => {
+      sessionLoad = saturate(pool, checks);
+      for (let i = 0; i < 200 && pool.stats().queueSize < pool.maxQueue; i++) await sleep(10);
+    });
+    await (sessionLoad as { stop(): Promise<Rate> } | null)?.stop();
+    reportSessionPings(report, sealed.idle, sealed.busy);
   } finally {
     await node.stop();
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+function reportSessionPings(report: Report, idle: PingMeasure, busy: PingMeasure): void {
+  const p99 = percentile(busy.run.rtts, 99);
+  report.add('ping_p50_ms_idle_session', percentile(idle.run.rtts, 50), 'ms');
+  report.add('ping_p99_ms_idle_session', percentile(idle.run.rtts, 99), 'ms');
+  report.add('ping_p50_ms_saturated_session', percentile(busy.run.rtts, 50), 'ms');
+  report.add('ping_p99_ms_saturated_session', p99, 'ms', { lost: busy.run.sent - busy.run.rtts.length });
+  report.line('');
+  report.line('The same, sealed in a session (ChaCha20-Poly1305 both ways; the pinger is an ephemeral node in the child process)');
+  report.line('  pool         p50 ms p99 ms max ms  loop p99 ms    lost');
+  for (const [name, m] of [['idle', idle], ['saturated', busy]] as const) {
+    const r = m.run.rtts;
+    report.line(`  ${name.padEnd(10)} ${num(percentile(r, 50), 2, 6)} ${num(percentile(r, 99), 2, 6)} ${num(r[r.length - 1] ?? NaN, 2, 6)} ${num(m.loopP99, 2, 13)} ${String(m.run.sent - r.length).padStart(6)}`);
+  }
+  report.line(`  ping p99 saturated (session) goal <= ${GOAL_PING_P99_MS} ms: ${goal(round(p99) <= GOAL_PING_P99_MS)}`);
 }
 
 function reportPings(report: Report, idle: PingMeasure, busy: PingMeasure, stats: PoolStats, work: Rate): void {
@@ -507,19 +609,21 @@ async function main(): Promise<void> {
   report.line(`crypto bench: ${cores} cores (${cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}, pool threads = ${cores}, load average ${load}`);
   report.line('');
   const checks = makeChecks(KEY_PAIRS);
-  const verifier = new CryptoPool();
-  try {
-    await benchVerify(report, verifier, checks);
-    await benchBatchSweep(report, verifier, checks);
-  } finally {
-    await verifier.close();
-  }
-  const hasher = new CryptoPool({ hashThreshold: 0 });
-  try {
-    await benchHashThroughput(report, hasher);
-    await benchHashCalls(report, hasher);
-  } finally {
-    await hasher.close();
+  if (!pingOnly) {
+    const verifier = new CryptoPool();
+    try {
+      await benchVerify(report, verifier, checks);
+      await benchBatchSweep(report, verifier, checks);
+    } finally {
+      await verifier.close();
+    }
+    const hasher = new CryptoPool({ hashThreshold: 0 });
+    try {
+      await benchHashThroughput(report, hasher);
+      await benchHashCalls(report, hasher);
+    } finally {
+      await hasher.close();
+    }
   }
   await benchResponsiveness(report, checks);
   report.print();

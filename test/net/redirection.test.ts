@@ -79,7 +79,7 @@ function bursts(times: readonly number[], gapMs = 100): number[] {
 describe('T07 no redirection', () => {
   const rnd = new SeededRandom(7);
   const fakeIds = Array.from({ length: FAKE_IDS }, () => rnd.bytes(32) as Id);
-  const fakeHex = new Set(hexes(fakeIds.map((id) => ({ id, host: VICTIM_HOST, port: 1 }))));
+  const fakeHex = new Set(fakeIds.map((id) => idToHex(id)));
   let handedOut = 0;
   let dir: string;
   let node: DhtNode;
@@ -113,6 +113,15 @@ describe('T07 no redirection', () => {
     await victim?.close();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
+
+  /** HELLO bursts the victim received since `started`: the busiest 10 s, and the rate per minute. */
+  function victimProbes(started: number, elapsed: number) {
+    const probes = bursts(victim.received.filter((m) => m.at >= started).map((m) => m.at));
+    const per10s = maxInWindow(probes, 10_000);
+    // A run shorter than a minute is scaled up to one; a longer one takes its busiest minute.
+    const perMinute = elapsed >= 60_000 ? maxInWindow(probes, 60_000) : Math.round((probes.length * 60_000 / elapsed) * 10) / 10;
+    return { probes, per10s, perMinute };
+  }
 
   /** Back-to-back lookups of random ids until the deadline or the count bound. */
   async function lookups(deadline: number): Promise<number> {
@@ -156,10 +165,7 @@ describe('T07 no redirection', () => {
     await wait(Math.max(0, deadline - performance.now()) + 1_500); // a HELLO sent at the very end still arrives
     const elapsed = performance.now() - started;
 
-    const probes = bursts(victim.received.filter((m) => m.at >= started).map((m) => m.at));
-    const per10s = maxInWindow(probes, 10_000);
-    // A run shorter than a minute is scaled up to one; a longer one takes its busiest minute.
-    const perMinute = elapsed >= 60_000 ? maxInWindow(probes, 60_000) : Math.round((probes.length * 60_000 / elapsed) * 10) / 10;
+    const { probes, per10s, perMinute } = victimProbes(started, elapsed);
     const inTable = node.routingTable.entries().filter((e) => fakeHex.has(idToHex(e.contact.id)) || e.contact.host === VICTIM_HOST).length;
     const drops = node.extendedStats().sessions.drops;
     const t = THRESHOLDS.T07;

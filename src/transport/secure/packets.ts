@@ -4,6 +4,8 @@
  * 0xdc), every channel packet with a small kind number that no msgpack array can start with.
  * Layouts are fixed binary with one variable tail; parsers are total (null, never a throw).
  */
+import { framedBytes } from '../frame.js';
+
 export const PACKET_VERSION = 1;
 
 /** Packet kinds (first byte). */
@@ -40,10 +42,11 @@ const DONE_BYTES = 2 + NONCE_BYTES + SIGNATURE_BYTES;
 const WHOAREYOU_BYTES = 2 + SESSION_ID_BYTES + AEAD_NONCE_BYTES;
 
 /**
- * Padding a HELLO that asks for a record must carry: the challenge (header + record) may then
- * be sent to an unvalidated address without exceeding 3× what it received (QUIC's rule).
+ * Padding a HELLO that asks for a record must carry: the challenge (header + record, framed into
+ * datagrams) may then be sent to an unvalidated address without exceeding 3× what it received
+ * (QUIC's rule), the HELLO being counted as its length plus one frame byte.
  */
-export const HELLO_RECORD_PADDING = Math.ceil((CHALLENGE_FIXED + MAX_HANDSHAKE_RECORD_BYTES) / 3) - HELLO_FIXED;
+export const HELLO_RECORD_PADDING = Math.ceil(framedBytes(CHALLENGE_FIXED + MAX_HANDSHAKE_RECORD_BYTES) / 3) - 1 - HELLO_FIXED;
 /** Largest HELLO accepted (padding included). */
 export const MAX_HELLO_BYTES = HELLO_FIXED + HELLO_RECORD_PADDING + 1024;
 

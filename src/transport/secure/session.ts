@@ -5,7 +5,7 @@
  * keys, so no nonce is ever used twice with one key. Received counters pass a sliding replay
  * window (as in IPsec/WireGuard), checked only after the tag verified.
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
 import type { Address } from '../../util/index.js';
 import {
   AEAD_NONCE_BYTES, AEAD_TAG_BYTES, Kind, SEALED_HEADER_BYTES, SESSION_ID_BYTES, SEAL_OVERHEAD,
@@ -77,8 +77,8 @@ export class Session {
   readonly #receiveKey: Buffer;
   readonly #window = new ReplayWindow();
   #counter = 0;
-  /** Counter → message, for the last RECENT_SENT packets (message null when too big to keep). */
-  readonly #recent = new Map<number, Uint8Array | null>();
+  /** Counter → its full nonce and message, for the last RECENT_SENT packets (message null when too big to keep). */
+  readonly #recent = new Map<number, { nonce: Uint8Array; message: Uint8Array | null }>();
 
   constructor(init: SessionInit) {
     if (init.sessionId.byteLength !== SESSION_ID_BYTES) throw new RangeError(`sessionId must be ${SESSION_ID_BYTES} bytes`);
@@ -114,7 +114,7 @@ export class Session {
     cipher.final();
     out.set(body, SEALED_HEADER_BYTES);
     out.set(cipher.getAuthTag(), SEALED_HEADER_BYTES + body.byteLength);
-    this.#recent.set(counter, message.byteLength <= RESEND_MAX_BYTES ? message : null);
+    this.#recent.set(counter, { nonce: nonce.slice(), message: message.byteLength <= RESEND_MAX_BYTES ? message : null });
     if (this.#recent.size > RECENT_SENT) this.#recent.delete(this.#recent.keys().next().value!);
     return out;
   }
@@ -146,9 +146,10 @@ export class Session {
    */
   recentlySent(aeadNonce: Uint8Array): { found: boolean; message: Uint8Array | null } {
     if (aeadNonce.byteLength !== AEAD_NONCE_BYTES) return { found: false, message: null };
-    const counter = readCounter(aeadNonce);
-    if (!this.#recent.has(counter)) return { found: false, message: null };
-    return { found: true, message: this.#recent.get(counter) ?? null };
+    const sent = this.#recent.get(readCounter(aeadNonce));
+    // The whole nonce must match, random bits included: only someone who saw the packet knows them.
+    if (sent === undefined || !timingSafeEqual(sent.nonce, aeadNonce)) return { found: false, message: null };
+    return { found: true, message: sent.message };
   }
 }
 
