@@ -444,10 +444,10 @@ const run = async (count) => {
   await Promise.all(pending);
   return { sent: count, rtts };
 };
-process.stdout.write(JSON.stringify(await run(${idle})) + '\n');
+process.stdout.write(JSON.stringify(await run(${idle})) + '\\n');
 const lines = createInterface({ input: process.stdin });
 for await (const line of lines) if (line === 'go') break;
-process.stdout.write(JSON.stringify(await run(${busy})) + '\n');
+process.stdout.write(JSON.stringify(await run(${busy})) + '\\n');
 await node.stop();
 process.exit(0);
 `;
