@@ -2,7 +2,8 @@
  * Admission limits of the routing table against Sybil and eclipse attacks (discv5 rationale;
  * go-ethereum p2p/discover `bucketIPLimit`/`tableIPLimit`; sigp/discv5 kbucket IP filter and
  * `incoming_bucket_limit`). Pure counters kept in step with the table's entries: entries per
- * subnet (/24 IPv4, /48 IPv6) per bucket and per table, and inbound-only entries per bucket.
+ * subnet (/24 IPv4, /48 IPv6) per bucket and per table, inbound-only entries per bucket and in the
+ * whole table, and outbound-verified entries (which set the table-wide inbound allowance).
  * Replacement-cache entries are not counted: they are checked again when promoted.
  */
 import { K_BUCKET_SIZE, isLocalAddress, isLoopback, subnetKey } from '../util/index.js';
@@ -26,12 +27,27 @@ export const MAX_PER_SUBNET_PER_TABLE = 10;
  * queries. A quarter keeps most of every bucket for peers we reached ourselves.
  */
 export const MAX_INBOUND_PER_BUCKET = K_BUCKET_SIZE / 4;
+/**
+ * Inbound-only entries in the whole table, per outbound-verified entry. The per-bucket cap alone
+ * lets an attacker from a few /24s put 5 inbound entries into every non-full bucket, about half of
+ * a 100-entry table; discv5 rationale: "avoid taking on new members on incoming contact unless the
+ * table is well-stocked from outbound queries". At 0.2, inbound-only entries stay ≤ 1/6 of a
+ * table holding at least 5 × `minInboundAllowance` outbound-verified entries (our choice).
+ */
+export const MAX_INBOUND_SHARE = 0.2;
+
+/** Default `minInboundAllowance` of a table with `k` contacts per bucket: half a bucket, rounded up. */
+export function defaultMinInboundAllowance(k: number): number {
+  return Math.ceil(k / 2);
+}
 
 /** The resolved limits of one table. */
 export interface DiversityLimits {
   readonly maxPerSubnetPerBucket: number;
   readonly maxPerSubnetPerTable: number;
   readonly maxInboundPerBucket: number;
+  readonly maxInboundShare: number;
+  readonly minInboundAllowance: number;
   readonly treatLoopbackAsPublic: boolean;
 }
 
@@ -42,17 +58,27 @@ function assertLimit(value: number, name: string, min: number): void {
   }
 }
 
-/** The limits of `init` with their defaults; throws RangeError / TypeError naming a bad option. */
-export function resolveDiversityLimits(init: RoutingTableInit): DiversityLimits {
+/**
+ * The limits of `init` with their defaults, for a table of `k` contacts per bucket; throws
+ * RangeError / TypeError naming a bad option.
+ */
+export function resolveDiversityLimits(init: RoutingTableInit, k: number): DiversityLimits {
   const limits: DiversityLimits = {
     maxPerSubnetPerBucket: init.maxPerSubnetPerBucket ?? MAX_PER_SUBNET_PER_BUCKET,
     maxPerSubnetPerTable: init.maxPerSubnetPerTable ?? MAX_PER_SUBNET_PER_TABLE,
     maxInboundPerBucket: init.maxInboundPerBucket ?? MAX_INBOUND_PER_BUCKET,
+    maxInboundShare: init.maxInboundShare ?? MAX_INBOUND_SHARE,
+    minInboundAllowance: init.minInboundAllowance ?? defaultMinInboundAllowance(k),
     treatLoopbackAsPublic: init.treatLoopbackAsPublic ?? false,
   };
   assertLimit(limits.maxPerSubnetPerBucket, 'options.maxPerSubnetPerBucket', 1);
   assertLimit(limits.maxPerSubnetPerTable, 'options.maxPerSubnetPerTable', 1);
   assertLimit(limits.maxInboundPerBucket, 'options.maxInboundPerBucket', 0);
+  assertLimit(limits.minInboundAllowance, 'options.minInboundAllowance', 0);
+  // typeof first: `>= 0` would let a numeric string or a boolean through.
+  if (typeof limits.maxInboundShare !== 'number' || !(limits.maxInboundShare >= 0)) {
+    throw new RangeError('options.maxInboundShare must be a non-negative number or Infinity');
+  }
   if (typeof limits.treatLoopbackAsPublic !== 'boolean') {
     throw new TypeError('options.treatLoopbackAsPublic must be a boolean');
   }
@@ -71,6 +97,8 @@ export class DiversityCounter {
   readonly #perBucket = new Map<number, Map<string, number>>();
   readonly #perTable = new Map<string, number>();
   readonly #inbound = new Map<number, number>();
+  #inboundOnly = 0;
+  #outbound = 0;
 
   constructor(limits: DiversityLimits) {
     this.limits = limits;
@@ -100,8 +128,22 @@ export class DiversityCounter {
       if (inBucket >= this.limits.maxPerSubnetPerBucket) return 'subnet_bucket';
       if ((this.#perTable.get(subnet) ?? 0) - freed >= this.limits.maxPerSubnetPerTable) return 'subnet_table';
     }
-    if (inbound && this.inboundIn(index) >= this.limits.maxInboundPerBucket) return 'inbound_limit';
+    if (inbound && (this.inboundIn(index) >= this.limits.maxInboundPerBucket || this.#inboundOnly >= this.inboundAllowance())) {
+      return 'inbound_limit';
+    }
     return null;
+  }
+
+  /**
+   * The table-wide bound on inbound-only entries: `max(minInboundAllowance, floor(maxInboundShare ×
+   * outbound))`. Checked only when an inbound-only entry would be added: entries already in the
+   * table stay when the bound later falls (an outbound entry leaves); they age out as usual.
+   */
+  inboundAllowance(): number {
+    const { maxInboundShare: share, minInboundAllowance: min } = this.limits;
+    // Infinity × 0 is NaN: an unbounded share is unbounded even before any outbound entry.
+    if (share === Number.POSITIVE_INFINITY) return share;
+    return Math.max(min, Math.floor(share * this.#outbound));
   }
 
   /** Counts an entry of bucket `index` at `host`. */
@@ -123,7 +165,9 @@ export class DiversityCounter {
   counts(): DiversityCounts {
     const perBucket = new Map<number, Map<string, number>>();
     for (const [index, m] of this.#perBucket) perBucket.set(index, new Map(m));
-    return { perTable: new Map(this.#perTable), perBucket, inbound: new Map(this.#inbound) };
+    return {
+      perTable: new Map(this.#perTable), perBucket, inbound: new Map(this.#inbound), inboundOnly: this.#inboundOnly, outbound: this.#outbound,
+    };
   }
 
   /** Highest counts now; `buckets` is how many bucket indices `inboundPerBucket` lists. */
@@ -138,6 +182,9 @@ export class DiversityCounter {
       maxPerSubnetPerTable: perTable,
       inboundPerBucket,
       maxInboundPerBucket: Math.max(0, ...inboundPerBucket),
+      inboundOnly: this.#inboundOnly,
+      outbound: this.#outbound,
+      inboundAllowance: this.inboundAllowance(),
     };
   }
 
@@ -157,6 +204,9 @@ export class DiversityCounter {
       const n = this.inboundIn(index) + by;
       if (n === 0) this.#inbound.delete(index);
       else this.#inbound.set(index, n);
+      this.#inboundOnly += by;
+    } else {
+      this.#outbound += by;
     }
   }
 }

@@ -3,7 +3,9 @@
  * The node's maintenance code supplies the liveness policy (pings, eviction, refresh lookups).
  */
 export { RoutingTable } from './table.js';
-export { MAX_INBOUND_PER_BUCKET, MAX_PER_SUBNET_PER_BUCKET, MAX_PER_SUBNET_PER_TABLE } from './diversity.js';
+export {
+  defaultMinInboundAllowance, MAX_INBOUND_PER_BUCKET, MAX_INBOUND_SHARE, MAX_PER_SUBNET_PER_BUCKET, MAX_PER_SUBNET_PER_TABLE,
+} from './diversity.js';
 export type {
   AddOptions, AddResult, BucketInfo, DiversityCounts, DiversityStats, RejectReason, RejectionCounters, RoutingEntry, RoutingTableInit,
 } from './types.js';

@@ -3,7 +3,8 @@
  * k-buckets indexed by common-prefix length with our own id, each with a replacement cache.
  * Pure and policy-free, like dht-rpc's kademlia-routing-table: no I/O, no timers, time comes in
  * as `now`. A full bucket is *reported*; whether to ping and evict is the caller's decision.
- * Admission is bounded per subnet and for inbound-only peers (diversity.ts, docs/security.md).
+ * Admission is bounded per subnet and for inbound-only peers, per bucket and table-wide
+ * (diversity.ts, docs/security.md).
  */
 import { type Contact, type Id, type NodeId, ID_BITS, commonPrefixLength, compareDistance, isId } from '../id/index.js';
 import { K_BUCKET_SIZE, REPLACEMENT_CACHE_SIZE } from '../util/index.js';
@@ -41,6 +42,10 @@ export class RoutingTable {
   readonly maxPerSubnetPerTable: number;
   /** Inbound-only entries per bucket. */
   readonly maxInboundPerBucket: number;
+  /** Inbound-only entries in the table per outbound-verified entry (the table-wide bound). */
+  readonly maxInboundShare: number;
+  /** Inbound-only entries admitted whatever the outbound count (the floor of the table-wide bound). */
+  readonly minInboundAllowance: number;
   /** Whether loopback hosts count against the subnet limits (test-only; default false). */
   readonly treatLoopbackAsPublic: boolean;
   // Sparse, created on first use: most of the 256 buckets of a table stay empty, and the
@@ -60,10 +65,12 @@ export class RoutingTable {
     this.self = new Uint8Array(self) as NodeId;
     this.k = k;
     this.replacementCacheSize = cache;
-    const limits = resolveDiversityLimits(init);
+    const limits = resolveDiversityLimits(init, k);
     this.maxPerSubnetPerBucket = limits.maxPerSubnetPerBucket;
     this.maxPerSubnetPerTable = limits.maxPerSubnetPerTable;
     this.maxInboundPerBucket = limits.maxInboundPerBucket;
+    this.maxInboundShare = limits.maxInboundShare;
+    this.minInboundAllowance = limits.minInboundAllowance;
     this.treatLoopbackAsPublic = limits.treatLoopbackAsPublic;
     this.#diversity = new DiversityCounter(limits);
   }
@@ -84,8 +91,9 @@ export class RoutingTable {
    * address, if it moved); a new id takes a free slot, or, when its bucket is full, goes to that
    * bucket's replacement cache and the result names the bucket's least-recently-seen entry.
    * A new id whose subnet already fills its share of the bucket or table, or an inbound one
-   * (`options.inbound`) when the bucket holds its share of inbound-only entries, is `rejected`
-   * and not cached; so is a known id moving to such a subnet (it keeps its old address).
+   * (`options.inbound`) when the bucket or the whole table holds its share of inbound-only
+   * entries, is `rejected` and not cached; so is a known id moving to such a subnet (it keeps its
+   * old address).
    */
   add(contact: Contact, now: number, options: AddOptions = {}): AddResult {
     assertContact(contact);
@@ -217,15 +225,19 @@ export class RoutingTable {
     return stale;
   }
 
-  /** Highest subnet counts and inbound-only entries per bucket as they stand, for tests and stats. */
+  /**
+   * Highest subnet counts, inbound-only entries per bucket and in the table, outbound-verified
+   * entries and the table-wide inbound allowance, as they stand; for tests and stats.
+   */
   diversity(): DiversityStats {
     return this.#diversity.stats(this.#deepest() + 1);
   }
 
   /**
    * Copies of the tracked counts behind the limits: entries per subnet in the table, per bucket
-   * index per subnet, and inbound-only entries per bucket index. Exempt (local) hosts are not
-   * counted per subnet. For tests and audits; `diversity()` is the cheap summary.
+   * index per subnet, inbound-only entries per bucket index and in the table, and outbound-verified
+   * entries. Exempt (local) hosts are not counted per subnet. For tests and audits; `diversity()`
+   * is the cheap summary.
    */
   diversityCounts(): DiversityCounts {
     return this.#diversity.counts();

@@ -73,6 +73,15 @@ export interface DiversityStats {
   readonly inboundPerBucket: readonly number[];
   /** The largest value of `inboundPerBucket` (0 for an empty table). */
   readonly maxInboundPerBucket: number;
+  /** Inbound-only entries in the whole table. */
+  readonly inboundOnly: number;
+  /** Entries not inbound-only: peers that answered a request of ours (outbound-verified). */
+  readonly outbound: number;
+  /**
+   * The table-wide bound on inbound-only entries now: a new inbound-only contact is admitted only
+   * while `inboundOnly` is below it (`max(minInboundAllowance, floor(maxInboundShare × outbound))`).
+   */
+  readonly inboundAllowance: number;
 }
 
 /** The counts behind the admission limits, as copies (`RoutingTable.diversityCounts()`); zero counts are absent. */
@@ -83,6 +92,10 @@ export interface DiversityCounts {
   readonly perBucket: Map<number, Map<string, number>>;
   /** Inbound-only entries, by bucket index. */
   readonly inbound: Map<number, number>;
+  /** Inbound-only entries in the whole table (a counter of its own, kept in step with `inbound`). */
+  readonly inboundOnly: number;
+  /** Entries that are not inbound-only. */
+  readonly outbound: number;
 }
 
 /** Contacts refused by each admission limit since the table was made (`RoutingTable.rejections`). */
@@ -100,6 +113,17 @@ export interface RoutingTableInit {
   maxPerSubnetPerTable?: number;
   /** Inbound-only entries per bucket (default MAX_INBOUND_PER_BUCKET = 5). A non-negative integer or Infinity. */
   maxInboundPerBucket?: number;
+  /**
+   * Inbound-only entries in the whole table, as a share of the outbound-verified entries (default
+   * MAX_INBOUND_SHARE = 0.2): a new inbound-only contact is admitted only while the table holds fewer
+   * than `max(minInboundAllowance, floor(maxInboundShare × outbound))`. A non-negative number; Infinity disables the bound.
+   */
+  maxInboundShare?: number;
+  /**
+   * Inbound-only entries the table admits whatever its outbound count (default ceil(k / 2) = 10),
+   * so a fresh node with an empty table can take its first contacts. A non-negative integer or Infinity.
+   */
+  minInboundAllowance?: number;
   /**
    * Test-only: loopback hosts (127/8, ::1) count against the subnet limits like public ones, so
    * a loopback testnet can play an attack. Private LAN and link-local ranges stay exempt.

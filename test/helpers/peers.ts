@@ -93,7 +93,7 @@ export async function lightPeer(pool: CryptoPool, init: LightPeerInit): Promise<
   const handshake = new PoolHandshake({ pool, identity, records, record: () => signed.bytes });
   const channel = new SecureChannel({ transport: tap, crypto: handshake, clock, random: systemRandom }, init.sessions);
   const rpc = new Rpc({ transport: channel, clock, random: systemRandom }, {
-    self: identity.id, requireSession: true, retries: 0, pingTimeout: 3000, queryTimeout: 5000, ephemeral: init.ephemeral,
+    self: identity.id, requireSession: true, retries: 1, pingTimeout: 5000, queryTimeout: 10000, ephemeral: init.ephemeral,
   });
   rpc.setHandler(init.handler ?? politeHandler);
   return {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CryptoPool, ephemeralIdentity, type NodeIdentity, signNodeRecord } from '../../src/crypto/index.js';
-import { type Contact, idToHex } from '../../src/id/index.js';
+import { type Contact, type Id, idToHex } from '../../src/id/index.js';
 import { DhtNode } from '../../src/node/index.js';
 import { Rpc } from '../../src/rpc/index.js';
 import {
@@ -103,7 +103,7 @@ describe('handshake', () => {
       for (let i = 0; i < 20; i++) {
         const liar = await lightPeer(pool, { host: `127.12.250.${i + 1}` });
         attackers.push(liar);
-        const fake = rnd.bytes(32);
+        const fake = rnd.bytes(32) as Id;
         forgedIds.add(idToHex(fake));
         const lying = new Rpc({ transport: liar.channel, clock: systemClock, random: systemRandom }, { self: fake as never, requireSession: true, retries: 0, pingTimeout: 500 });
         await lying.request(target, { type: 'PING' }).catch(() => {});

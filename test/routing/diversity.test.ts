@@ -1,12 +1,14 @@
 /**
  * Admission limits of the routing table: per-subnet caps per bucket and per table (discv5,
- * go-ethereum) and the inbound-only cap per bucket (sigp/discv5). Includes the unit part of T15.
+ * go-ethereum), the inbound-only cap per bucket (sigp/discv5) and the table-wide inbound share
+ * (discv5 rationale). Includes the unit part of T15.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Contact, type NodeId, randomIdInBucket } from '../../src/id/index.js';
 import {
-  MAX_INBOUND_PER_BUCKET, MAX_PER_SUBNET_PER_BUCKET, MAX_PER_SUBNET_PER_TABLE, type AddResult, RoutingTable,
+  defaultMinInboundAllowance, MAX_INBOUND_PER_BUCKET, MAX_INBOUND_SHARE, MAX_PER_SUBNET_PER_BUCKET, MAX_PER_SUBNET_PER_TABLE,
+  type AddResult, type RoutingTableInit, RoutingTable,
 } from '../../src/routing/index.js';
 import { SeededRandom, isLocalAddress, isLoopback, subnetKey } from '../../src/util/index.js';
 import { report } from '../helpers/report.js';
@@ -36,19 +38,34 @@ function statuses(results: AddResult[]): Record<string, number> {
 }
 
 describe('RoutingTable diversity options', () => {
-  it('defaults to 2 per subnet per bucket, 10 per table, 5 inbound per bucket, loopback exempt', () => {
+  it('defaults to 2 per subnet per bucket, 10 per table, 5 inbound per bucket, inbound share 0.2 above 10, loopback exempt', () => {
     const table = new RoutingTable(self);
     expect([table.maxPerSubnetPerBucket, table.maxPerSubnetPerTable, table.maxInboundPerBucket]).toEqual([2, 10, 5]);
-    expect([MAX_PER_SUBNET_PER_BUCKET, MAX_PER_SUBNET_PER_TABLE, MAX_INBOUND_PER_BUCKET]).toEqual([2, 10, 5]);
+    expect([table.maxInboundShare, table.minInboundAllowance]).toEqual([0.2, 10]);
+    expect([MAX_PER_SUBNET_PER_BUCKET, MAX_PER_SUBNET_PER_TABLE, MAX_INBOUND_PER_BUCKET, MAX_INBOUND_SHARE]).toEqual([2, 10, 5, 0.2]);
     expect(table.treatLoopbackAsPublic).toBe(false);
     expect(table.rejections).toEqual({ subnet_bucket: 0, subnet_table: 0, inbound_limit: 0 });
-    expect(table.diversity()).toEqual({ maxPerSubnetPerBucket: 0, maxPerSubnetPerTable: 0, inboundPerBucket: [], maxInboundPerBucket: 0 });
+    expect(table.diversity()).toEqual({
+      maxPerSubnetPerBucket: 0, maxPerSubnetPerTable: 0, inboundPerBucket: [], maxInboundPerBucket: 0,
+      inboundOnly: 0, outbound: 0, inboundAllowance: 10,
+    });
+  });
+
+  it('defaults minInboundAllowance to half a bucket, rounded up', () => {
+    expect([1, 5, 8, 20].map((k) => new RoutingTable(self, { k }).minInboundAllowance)).toEqual([1, 3, 4, 10]);
+    expect(defaultMinInboundAllowance(20)).toBe(10);
   });
 
   it('accepts Infinity to disable a limit', () => {
     const off = Number.POSITIVE_INFINITY;
-    const table = new RoutingTable(self, { maxPerSubnetPerBucket: off, maxPerSubnetPerTable: off, maxInboundPerBucket: off });
+    const table = new RoutingTable(self, {
+      maxPerSubnetPerBucket: off, maxPerSubnetPerTable: off, maxInboundPerBucket: off, maxInboundShare: off, minInboundAllowance: 0,
+    });
     for (const id of idsIn(0, 20)) expect(table.add(at(id, '198.51.100.1'), 1, { inbound: true }).status).toBe('added');
+    expect(table.diversity().inboundAllowance).toBe(off);
+    const floorOff = new RoutingTable(self, { minInboundAllowance: off });
+    for (const [i, id] of idsIn(0, 30).entries()) floorOff.add(at(id, `198.51.${i}.1`), 1, { inbound: i < 25 && i % 5 !== 0 });
+    expect(floorOff.diversity().inboundPerBucket).toEqual([5]); // only the per-bucket cap remains
   });
 
   it.each([
@@ -57,7 +74,12 @@ describe('RoutingTable diversity options', () => {
     [{ maxPerSubnetPerTable: -1 }, 'options.maxPerSubnetPerTable must be a positive integer or Infinity'],
     [{ maxPerSubnetPerTable: Number.NaN }, 'options.maxPerSubnetPerTable must be a positive integer or Infinity'],
     [{ maxInboundPerBucket: -1 }, 'options.maxInboundPerBucket must be a non-negative integer or Infinity'],
-  ])('rejects %o naming the option', (init, message) => {
+    [{ minInboundAllowance: -1 }, 'options.minInboundAllowance must be a non-negative integer or Infinity'],
+    [{ minInboundAllowance: 2.5 }, 'options.minInboundAllowance must be a non-negative integer or Infinity'],
+    [{ maxInboundShare: -0.1 }, 'options.maxInboundShare must be a non-negative number or Infinity'],
+    [{ maxInboundShare: Number.NaN }, 'options.maxInboundShare must be a non-negative number or Infinity'],
+    [{ maxInboundShare: '0.2' as unknown as number }, 'options.maxInboundShare must be a non-negative number or Infinity'],
+  ] as Array<[RoutingTableInit, string]>)('rejects %o naming the option', (init, message) => {
     expect(() => new RoutingTable(self, init)).toThrow(new RangeError(message));
   });
 
@@ -303,6 +325,7 @@ describe('RoutingTable promotion and moves under the limits', () => {
     expect(table.replace(b!, at(a!, '198.51.100.4'), 4)?.inbound).toBe(false);
     expect(table.diversityCounts()).toEqual({
       perTable: new Map([['198.51.100.0/24', 2]]), perBucket: new Map([[0, new Map([['198.51.100.0/24', 2]])]]), inbound: new Map([[0, 1]]),
+      inboundOnly: 1, outbound: 1,
     });
   });
 });

@@ -36,7 +36,7 @@ export interface SecureChannelInit {
   sessionCapacity?: number;
   /** A session unused this long is dropped. Default 30 min. */
   sessionIdleTimeout?: number;
-  /** Wait for a CHALLENGE after a HELLO. Default 1 s (discv5's handshake timeout). */
+  /** Wait for a CHALLENGE after a HELLO. Default 2 s (discv5 uses 1 s; a loaded loopback testnet needs more). */
   helloTimeout?: number;
   /** Wait for DONE after our HANDSHAKE (the peer verifies and signs in its pool). Default 5 s. */
   handshakeTimeout?: number;
@@ -57,7 +57,7 @@ export interface SecureChannelInit {
 }
 
 const DEFAULTS: Required<SecureChannelInit> = {
-  sessionCapacity: 1000, sessionIdleTimeout: 30 * minute, helloTimeout: 1 * second, handshakeTimeout: 5 * second,
+  sessionCapacity: 1000, sessionIdleTimeout: 30 * minute, helloTimeout: 2 * second, handshakeTimeout: 5 * second,
   probeCooldown: 10 * second, maxOutboundHandshakes: 256, maxInboundHandshakes: 32, maxQueuedMessages: 64,
   banDuration: 10 * minute, amplificationFactor: 3, cookiePeriod: 30 * second,
 };
@@ -286,7 +286,9 @@ export class SecureChannel implements Transport {
     this.#outbound.delete(key);
     this.#c.handshakeFailures[reason] = (this.#c.handshakeFailures[reason] ?? 0) + 1;
     if (this.#sessions.has(key)) return; // a session came up the other way: nothing was lost
-    if (!this.#known.has(key)) {
+    // Only an address that never answered is put on probation: it may be a victim (T07).
+    const silent = reason === 'timeout_hello' || reason === 'transport_refused';
+    if (silent && !this.#known.has(key)) {
       this.#cooldown.set(key, this.#clock.now() + this.options.probeCooldown);
       trim(this.#cooldown);
     }
