@@ -136,13 +136,17 @@ export class DhtNode {
     const handshake = new PoolHandshake({ pool, identity, records, record: () => (this.#running?.record ?? own.record).bytes });
     // Every message but a plaintext PING travels in a session (docs/security.md).
     const channel = new SecureChannel({ transport, crypto: handshake, clock: o.clock, random: o.random }, o.sessions);
-    channel.setPenaltyHandler((e) => o.onPenalty(e));
     const rpc = new Rpc({ transport: channel, clock: o.clock, random: o.random }, {
       self: id, ephemeral: o.ephemeral, pingTimeout: o.pingTimeout, queryTimeout: o.queryTimeout, retries: o.retries,
       requireSession: true,
     });
     const table = new RoutingTable(id, { k: o.k, treatLoopbackAsPublic: o.treatLoopbackAsPublic });
     const maintainer = new TableMaintainer({ table, rpc, clock: o.clock });
+    // A peer that misbehaved in its own session leaves the table (and so our answers) at once.
+    channel.setPenaltyHandler((e) => {
+      if (e.peerId !== null) table.remove(e.peerId as NodeId, o.clock.now());
+      o.onPenalty(e);
+    });
     const ops: OperationsContext = {
       self, table, rpc, store, pool, clock: o.clock, options: o,
       onPeerFailed: (c) => maintainer.failed(c),

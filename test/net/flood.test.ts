@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Id } from '../../src/id/index.js';
 import { DhtNode } from '../../src/node/index.js';
 import { encodeMessage } from '../../src/transport/index.js';
-import { DATAGRAM_PAYLOAD, SeededRandom } from '../../src/util/index.js';
+import { DATAGRAM_PAYLOAD, MIN_DATAGRAM, SeededRandom } from '../../src/util/index.js';
 import { encode, type Message, WIRE_LIMITS } from '../../src/wire/index.js';
 import { pingFromAnotherProcess } from '../helpers/pinger.js';
 import { report } from '../helpers/report.js';
@@ -61,14 +61,15 @@ function mutate(seed: Uint8Array, rnd: SeededRandom): Uint8Array {
   return out;
 }
 
-describe('malformed-datagram flood (start of T01)', () => {
+describe('malformed-datagram flood', () => {
   let root: string;
   let target: DhtNode;
   let pinger: DhtNode;
+  const logLines: Array<{ at: number; line: string }> = [];
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'zhtp-flood-'));
-    target = new DhtNode({ host: '127.0.0.1', port: 0, dataDir: join(root, 'target') });
+    target = new DhtNode({ host: '127.0.0.1', port: 0, dataDir: join(root, 'target'), logger: { log: (_level, line) => logLines.push({ at: Date.now(), line }) } });
     await target.start();
     pinger = new DhtNode({ host: '127.0.0.1', port: 0, ephemeral: true, pingTimeout: 1000, retries: 0 });
     await pinger.start();
@@ -79,10 +80,14 @@ describe('malformed-datagram flood (start of T01)', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('keeps answering PINGs while 20,000 bad datagrams arrive, dropping oversize ones before decode', async () => {
+  it('T01 keeps answering PINGs while 20,000 bad datagrams arrive, dropping out-of-size ones before decode', async () => {
     const rnd = new SeededRandom(1);
     const templates = seeds(rnd);
     let oversize = 0;
+    let undersize = 0;
+    let uncaught = 0;
+    const onUncaught = (): void => { uncaught++; };
+    process.on('uncaughtException', onUncaught);
     let floodDone = false;
 
     // The attacker is another process, as it would be: it shares neither our event loop nor our heap.
@@ -91,6 +96,7 @@ describe('malformed-datagram flood (start of T01)', () => {
     for (let n = 0; n < RANDOM_DATAGRAMS + MUTANTS; n++) {
       const bytes = n < RANDOM_DATAGRAMS ? rnd.bytes(rnd.int(1501)) : mutate(templates[n % templates.length]!, rnd);
       if (bytes.byteLength > DATAGRAM_PAYLOAD) oversize++;
+      if (bytes.byteLength < MIN_DATAGRAM) undersize++;
       const length = Buffer.alloc(2);
       length.writeUInt16BE(bytes.byteLength);
       parts.push(length, Buffer.from(bytes));
@@ -106,6 +112,7 @@ describe('malformed-datagram flood (start of T01)', () => {
     // A first, unmeasured flood warms the JIT and lets V8 size its heap; the second is measured.
     await attack();
     const dropsBefore = target.extendedStats().transport.drops.too_large;
+    const smallBefore = target.extendedStats().transport.drops.too_small;
     const rssBefore = process.memoryUsage().rss;
     const flood = attack().then(() => { floodDone = true; });
 
@@ -130,17 +137,29 @@ describe('malformed-datagram flood (start of T01)', () => {
     const p99 = rtts[Math.floor(rtts.length * 0.99)] ?? Infinity;
     const stats = target.extendedStats();
     const tooLarge = stats.transport.drops.too_large - dropsBefore;
+    const tooSmall = stats.transport.drops.too_small - smallBefore;
+    process.off('uncaughtException', onUncaught);
+    // The attacker has one source host: its lines must come at most one per 10 s window.
+    const lines = logLines.filter((l) => l.line.includes('(peer 127.0.0.1')); // both floods
+    const windows = Math.max(1, Math.ceil(((lines.at(-1)?.at ?? 0) - (lines[0]?.at ?? 0) + 1) / 10_000));
+    const linesPerWindow = lines.length / windows;
     const rssGrowthMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
     const T01 = THRESHOLDS.T01;
-    report({ test: 'T01-start', figure: 'pings_answered', value: answered, threshold: T01.pings_answered, pass: answered >= T01.pings_answered });
-    report({ test: 'T01-start', figure: 'ping_p99_ms', value: p99, threshold: T01.ping_p99_ms, pass: p99 <= T01.ping_p99_ms });
-    report({ test: 'T01-start', figure: 'oversize_dropped_before_decode', value: tooLarge, threshold: oversize, pass: tooLarge === oversize });
-    report({ test: 'T01-start', figure: 'rss_growth_mib', value: rssGrowthMiB, threshold: T01.rss_growth_mib, pass: rssGrowthMiB < T01.rss_growth_mib });
+    report({ test: 'T01', figure: 'pings_answered', value: answered, threshold: T01.pings_answered, pass: answered >= T01.pings_answered });
+    report({ test: 'T01', figure: 'ping_p99_ms', value: p99, threshold: T01.ping_p99_ms, pass: p99 <= T01.ping_p99_ms });
+    report({ test: 'T01', figure: 'oversize_dropped_before_decode', value: tooLarge, threshold: oversize, pass: tooLarge === oversize });
+    report({ test: 'T01', figure: 'undersize_dropped_before_decode', value: tooSmall, threshold: undersize, pass: tooSmall === undersize });
+    report({ test: 'T01', figure: 'rss_growth_mib', value: rssGrowthMiB, threshold: T01.rss_growth_mib, pass: rssGrowthMiB < T01.rss_growth_mib });
+    report({ test: 'T01', figure: 'uncaught_exceptions', value: uncaught, threshold: T01.uncaught_exceptions, pass: uncaught === 0 });
+    report({ test: 'T01', figure: 'log_lines_per_source_per_10s', value: linesPerWindow, threshold: T01.log_lines_per_source_per_10s, pass: linesPerWindow <= T01.log_lines_per_source_per_10s });
 
     expect(target.running).toBe(true);
     expect(answered).toBeGreaterThanOrEqual(T01.pings_answered);
     expect(p99).toBeLessThanOrEqual(T01.ping_p99_ms);
     expect(tooLarge).toBe(oversize);
+    expect(tooSmall).toBe(undersize);
+    expect(uncaught).toBe(0);
+    expect(linesPerWindow).toBeLessThanOrEqual(T01.log_lines_per_source_per_10s);
     // Garbage is dropped at the frame, at the channel (not a packet) or at decode.
     const rpcDrops = stats.rpc.drops.decode_failed + stats.rpc.drops.unsolicited;
     expect(rpcDrops + stats.sessions.drops.bad_packet + stats.transport.drops.bad_frame + stats.transport.drops.too_small)

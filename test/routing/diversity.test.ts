@@ -248,6 +248,91 @@ describe('RoutingTable inbound-only entries', () => {
   });
 });
 
+describe('RoutingTable table-wide inbound share', () => {
+  /** A table whose buckets 0.. hold `n` outbound-verified contacts, each from its own /24, `perBucket` to a bucket. */
+  function stocked(n: number, init: RoutingTableInit = {}, perBucket = 5) {
+    const table = new RoutingTable(self, init);
+    const make = idMaker(self, 21);
+    for (let i = 0; i < n; i++) expect(table.add(at(make(Math.floor(i / perBucket)), `198.18.${i}.1`), 1).status).toBe('added');
+    return { table, make };
+  }
+
+  /** Offers `n` inbound contacts spread over buckets 0..`buckets - 1` from 8 /24s, as an attacker would. */
+  function flood(table: RoutingTable, make: (bucket: number) => NodeId, n: number, buckets: number): AddResult[] {
+    return Array.from({ length: n }, (_, i) => table.add(at(make(i % buckets), `203.0.${i % 8}.${1 + (i % 250)}`), 2, { inbound: true }));
+  }
+
+  it('a fresh table admits minInboundAllowance inbound-only contacts over all buckets, then refuses with inbound_limit', () => {
+    const table = new RoutingTable(self);
+    const make = idMaker(self, 22);
+    const results = Array.from({ length: 40 }, (_, i) => table.add(at(make(i % 20), `198.19.${i}.1`), 1, { inbound: true }));
+    expect(statuses(results)).toEqual({ added: 10, 'rejected:inbound_limit': 30 });
+    expect(table.diversity()).toMatchObject({ inboundOnly: 10, outbound: 0, inboundAllowance: 10, maxInboundPerBucket: 1 });
+    expect(table.rejections.inbound_limit).toBe(30);
+  });
+
+  it('with 50 outbound-verified entries an 8-/24 inbound flood gets 10 entries (1/6 of the table); with 100, 20', () => {
+    const fifty = stocked(50);
+    expect(statuses(flood(fifty.table, fifty.make, 400, 20))).toEqual({ added: 10, 'rejected:inbound_limit': 390 });
+    expect(fifty.table.diversity()).toMatchObject({ inboundOnly: 10, outbound: 50, inboundAllowance: 10 });
+    expect(fifty.table.diversity().inboundOnly / fifty.table.size).toBeLessThanOrEqual(1 / 6);
+
+    const hundred = stocked(100);
+    flood(hundred.table, hundred.make, 400, 20);
+    expect(hundred.table.diversity()).toMatchObject({ inboundOnly: 20, outbound: 100, inboundAllowance: 20 });
+    expect(hundred.table.diversity().inboundOnly / hundred.table.size).toBeLessThanOrEqual(1 / 6);
+  });
+
+  it('without the table-wide bound a flood into 10 buckets takes 5 entries in each: half of a 100-entry table', () => {
+    const { table, make } = stocked(50, { maxInboundShare: Number.POSITIVE_INFINITY });
+    flood(table, make, 400, 10);
+    expect(table.diversity()).toMatchObject({ inboundOnly: 10 * MAX_INBOUND_PER_BUCKET, outbound: 50 });
+    const bounded = stocked(50);
+    flood(bounded.table, bounded.make, 400, 10);
+    expect(bounded.table.diversity()).toMatchObject({ inboundOnly: 10, outbound: 50 });
+  });
+
+  it('an inbound entry that answers our request counts as outbound: the allowance frees a slot and grows', () => {
+    const table = new RoutingTable(self, { minInboundAllowance: 2, maxInboundShare: 0.5 });
+    const make = idMaker(self, 23);
+    const [a, b, c, d] = [make(0), make(1), make(2), make(3)].map((id, i) => at(id, `198.51.${i}.1`));
+    expect(table.add(a!, 1, { inbound: true }).status).toBe('added');
+    expect(table.add(b!, 1, { inbound: true }).status).toBe('added');
+    expect(table.add(c!, 1, { inbound: true })).toEqual({ status: 'rejected', reason: 'inbound_limit' });
+    expect(table.add(a!, 2)).toEqual({ status: 'updated' }); // a answered us
+    expect(table.diversity()).toMatchObject({ inboundOnly: 1, outbound: 1, inboundAllowance: 2 });
+    expect(table.add(c!, 3, { inbound: true }).status).toBe('added');
+    expect(table.add(d!, 3, { inbound: true }).status).toBe('rejected');
+    for (let i = 0; i < 4; i++) table.add(at(make(4 + i), `198.51.${10 + i}.1`), 4); // 5 outbound now: floor(0.5 × 5) = 2
+    expect(table.add(d!, 5, { inbound: true }).status).toBe('rejected');
+    table.add(at(make(9), '198.51.20.1'), 6); // 6 outbound: 3
+    expect(table.add(d!, 7, { inbound: true }).status).toBe('added');
+  });
+
+  it('keeps inbound entries already admitted when outbound ones leave, and admits no new one until below the bound', () => {
+    const { table, make } = stocked(60, { minInboundAllowance: 0 });
+    expect(statuses(flood(table, make, 40, 12))).toEqual({ added: 12, 'rejected:inbound_limit': 28 });
+    const outbound = table.entries().filter((e) => !e.inbound);
+    for (const e of outbound.slice(0, 30)) table.remove(e.contact.id, 3);
+    expect(table.diversity()).toMatchObject({ inboundOnly: 12, outbound: 30, inboundAllowance: 6 });
+    expect(statuses(flood(table, make, 10, 12))).toEqual({ 'rejected:inbound_limit': 10 });
+  });
+
+  it('promotion refuses a cached inbound contact when the table holds its inbound share', () => {
+    const table = new RoutingTable(self, { k: 2, minInboundAllowance: 1, maxInboundShare: 0 });
+    const make = idMaker(self, 24);
+    const [a, b, c, d] = [make(0), make(0), make(0), make(1)];
+    table.add(at(a, '198.51.100.1'), 1);
+    table.add(at(b, '198.51.101.1'), 1);
+    expect(table.add(at(c, '198.51.102.1'), 2, { inbound: true }).status).toBe('full'); // cached: 0 of 1 inbound
+    expect(table.add(at(d, '198.51.103.1'), 3, { inbound: true }).status).toBe('added'); // now 1 of 1
+    table.remove(a, 4);
+    expect(table.has(c)).toBe(false);
+    expect(table.rejections.inbound_limit).toBe(1);
+    expect(table.diversity()).toMatchObject({ inboundOnly: 1, outbound: 1 });
+  });
+});
+
 describe('RoutingTable promotion and moves under the limits', () => {
   it('promotion skips and drops a replacement that would break the table subnet limit', () => {
     const table = new RoutingTable(self, { k: 2, maxPerSubnetPerTable: 2 });
@@ -360,10 +445,12 @@ function recount(table: RoutingTable, loopbackPublic: boolean) {
   const perTable = new Map<string, number>();
   const perBucket = new Map<number, Map<string, number>>();
   const inbound = new Map<number, number>();
+  let inboundOnly = 0;
   for (const e of table.entries()) {
     const index = table.bucketIndex(e.contact.id);
     const { host } = e.contact;
     if (e.inbound) inbound.set(index, (inbound.get(index) ?? 0) + 1);
+    if (e.inbound) inboundOnly++;
     if (isLocalAddress(host) && !(loopbackPublic && isLoopback(host))) continue;
     const subnet = subnetKey(host)!;
     perTable.set(subnet, (perTable.get(subnet) ?? 0) + 1);
@@ -371,17 +458,25 @@ function recount(table: RoutingTable, loopbackPublic: boolean) {
     m.set(subnet, (m.get(subnet) ?? 0) + 1);
     perBucket.set(index, m);
   }
-  return { perTable, perBucket, inbound };
+  return { perTable, perBucket, inbound, inboundOnly, outbound: table.size - inboundOnly };
+}
+
+/** The table-wide bound as docs/security.md states it, computed independently of the table. */
+function allowanceOf(p: { share: number; minInbound: number }, outbound: number): number {
+  return p.share === Number.POSITIVE_INFINITY ? p.share : Math.max(p.minInbound, Math.floor(p.share * outbound));
 }
 
 describe('RoutingTable diversity invariants (property)', () => {
   it('tracked counts equal recomputed counts and no limit is exceeded after every operation', () => {
+    // Ids in buckets 0 and 1 only: with k ≤ 4 a table holds ≤ 8, so small shares and floors bind.
     const params = fc.record({
       k: fc.integer({ min: 1, max: 4 }),
       cache: fc.integer({ min: 0, max: 3 }),
       perBucket: fc.integer({ min: 1, max: 3 }),
       perTable: fc.integer({ min: 1, max: 5 }),
       inbound: fc.integer({ min: 0, max: 3 }),
+      share: fc.constantFrom(0, 0.2, 0.5, 1, Number.POSITIVE_INFINITY),
+      minInbound: fc.integer({ min: 0, max: 4 }),
       loopbackPublic: fc.boolean(),
       seed: fc.integer(),
     });
@@ -389,12 +484,14 @@ describe('RoutingTable diversity invariants (property)', () => {
       const table = new RoutingTable(self, {
         k: p.k, replacementCacheSize: p.cache, maxPerSubnetPerBucket: p.perBucket,
         maxPerSubnetPerTable: p.perTable, maxInboundPerBucket: p.inbound, treatLoopbackAsPublic: p.loopbackPublic,
+        maxInboundShare: p.share, minInboundAllowance: p.minInbound,
       });
       // Ids in buckets 0 and 1 so buckets fill and replacements get promoted.
       const random = new SeededRandom(p.seed);
       const ids = Array.from({ length: ID_POOL }, (_, i) => randomIdInBucket(self, i % 2, (n) => random.bytes(n)) as NodeId);
       const contact = (id: number, host: number): Contact => ({ id: ids[id]!, host: HOSTS[host]!, port: 1000 + host });
       ops.forEach((o, step) => {
+        const before = table.diversity().inboundOnly;
         if (o.kind === 'add') table.add(contact(o.id, o.host), step, { inbound: o.inbound });
         else if (o.kind === 'remove') table.remove(ids[o.id]!, step);
         else if (o.kind === 'fail') table.recordFailure(ids[o.id]!);
@@ -404,6 +501,9 @@ describe('RoutingTable diversity invariants (property)', () => {
         expect(d.maxPerSubnetPerBucket).toBeLessThanOrEqual(p.perBucket);
         expect(d.maxPerSubnetPerTable).toBeLessThanOrEqual(p.perTable);
         expect(d.maxInboundPerBucket).toBeLessThanOrEqual(p.inbound);
+        // Inbound-only entries grow only while below the table-wide bound; a falling bound evicts no one.
+        expect(d.inboundOnly).toBeLessThanOrEqual(Math.max(before, allowanceOf(p, d.outbound)));
+        expect(d.inboundAllowance).toBe(allowanceOf(p, d.outbound));
         expect(table.size).toBe(table.entries().length);
       });
     }), { numRuns: RUNS });
