@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * Runs the numbered reliability tests (RELIABILITY.md §5: vitest tests whose full name begins
- * with their id, `T03 …`) and summarises the figures they report (§4: one JSON line each).
+ * Runs the numbered reliability tests (RELIABILITY.md §5: vitest tests whose title, or the title
+ * of a describe block around them, begins with their id, `T03 …`) and summarises the figures
+ * they report (§4: one JSON line each).
  *
  * Usage: node test/run-reliability.mjs [--json] [vitest file filters…]
  *   (normally `npm run reliability [-- --json]`, which builds and type-checks first)
@@ -18,8 +19,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** vitest matches this against the full name (describe titles, then the test title, space-joined). */
-const NAME_PATTERN = '^T[0-9][0-9]';
+/**
+ * vitest 4 matches `-t` against the full name: the describe titles, then the test title, joined by
+ * spaces. `^T[0-9][0-9]` would miss `it('T01 …')` inside `describe('malformed-datagram flood')`,
+ * so a title that begins with an id may also follow a space.
+ */
+const NAME_PATTERN = '(^| )T[0-9][0-9]';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
