@@ -13,7 +13,7 @@
  *   SEALED(session id, counter ‖ random, AEAD(message)) ⇄
  */
 import {
-  type Address, bytesEqual, type Clock, formatAddress, minute, type Random, second, type Timer, toHex,
+  type Address, bytesEqual, type Clock, formatAddress, minute, type Random, type Timer, toHex,
 } from '../../util/index.js';
 import { framedBytes } from '../frame.js';
 import type { MessageHandler, SendOptions, Transport, TransportCounters } from '../types.js';
@@ -29,38 +29,7 @@ import {
   type InitiatorHalf, type PenaltyEvent, type SessionEvent,
 } from './types.js';
 import { Outbound } from './outbound.js';
-
-/** Options of a SecureChannel; every duration in ms. */
-export interface SecureChannelInit {
-  /** Endpoints with a session at most (least recently used evicted). Default 1,000 (sigp discv5). */
-  sessionCapacity?: number;
-  /** A session unused this long is dropped. Default 30 min. */
-  sessionIdleTimeout?: number;
-  /** Wait for a CHALLENGE after a HELLO. Default 2 s (discv5 uses 1 s; a loaded loopback testnet needs more). */
-  helloTimeout?: number;
-  /** Wait for DONE after our HANDSHAKE (the peer verifies and signs in its pool). Default 5 s. */
-  handshakeTimeout?: number;
-  /** After a failed handshake to a never-validated endpoint, no new HELLO for this long (T07). Default 10 s. */
-  probeCooldown?: number;
-  /** Outbound handshakes at once. Default 256. */
-  maxOutboundHandshakes?: number;
-  /** Inbound handshakes being verified at once (more are dropped). Default 32. */
-  maxInboundHandshakes?: number;
-  /** Messages waiting for one handshake. Default 64. */
-  maxQueuedMessages?: number;
-  /** How long a misbehaving endpoint is ignored. Default 10 min. */
-  banDuration?: number;
-  /** Anti-amplification factor. Default 3. */
-  amplificationFactor?: number;
-  /** Cookie secret period (cookies live one to two periods). Default 30 s. */
-  cookiePeriod?: number;
-}
-
-const DEFAULTS: Required<SecureChannelInit> = {
-  sessionCapacity: 1000, sessionIdleTimeout: 30 * minute, helloTimeout: 2 * second, handshakeTimeout: 5 * second,
-  probeCooldown: 10 * second, maxOutboundHandshakes: 256, maxInboundHandshakes: 32, maxQueuedMessages: 64,
-  banDuration: 10 * minute, amplificationFactor: 3, cookiePeriod: 30 * second,
-};
+import { resolveChannelOptions, type SecureChannelInit } from './options.js';
 
 /** Bounds of the small bookkeeping maps (bans, cooldowns, used nonces, known endpoints). */
 const MAX_TRACKED = 16_384;
@@ -101,7 +70,7 @@ export class SecureChannel implements Transport {
   readonly #c: Omit<ChannelCounters, 'sessions' | 'bannedEndpoints' | 'amplificationPeakRatio'>;
 
   constructor(components: SecureChannelComponents, init: SecureChannelInit = {}) {
-    this.options = Object.freeze(validate({ ...DEFAULTS, ...stripUndefined(init) }));
+    this.options = Object.freeze(resolveChannelOptions(init));
     this.#transport = components.transport;
     this.#crypto = components.crypto;
     this.#clock = components.clock;
@@ -537,19 +506,4 @@ function cookieData(from: Address, nonce: Uint8Array): Uint8Array {
 /** Keeps a bookkeeping map within MAX_TRACKED by dropping its oldest entries. */
 function trim<K, V>(map: Map<K, V>): void {
   while (map.size > MAX_TRACKED) map.delete(map.keys().next().value!);
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function validate(o: Required<SecureChannelInit>): Required<SecureChannelInit> {
-  for (const [name, value] of Object.entries(o)) {
-    if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw new RangeError(`options.${name} must be a positive number`);
-  }
-  for (const name of ['sessionCapacity', 'maxOutboundHandshakes', 'maxInboundHandshakes', 'maxQueuedMessages'] as const) {
-    if (!Number.isInteger(o[name])) throw new RangeError(`options.${name} must be a positive integer`);
-  }
-  if (o.amplificationFactor < 1) throw new RangeError('options.amplificationFactor must be at least 1');
-  return o;
 }
