@@ -13,7 +13,7 @@ import { THRESHOLDS } from '../thresholds.js';
 const CHECKS = 10_000;
 const MAX_QUEUE = 16;
 
-describe('crypto-pool backpressure (T10)', () => {
+describe('crypto-pool backpressure', () => {
   let root: string;
   let node: DhtNode;
   beforeAll(async () => {
@@ -26,7 +26,7 @@ describe('crypto-pool backpressure (T10)', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('bounds the queue, answers BUSY, keeps answering PINGs and accepts no bad signature', async () => {
+  it('T10 bounds the queue, answers BUSY, keeps answering PINGs and accepts no bad signature', async () => {
     const rnd = new SeededRandom(10);
     const keys = Array.from({ length: 8 }, () => mldsaKeygen(rnd.bytes(32)));
     const message = rnd.bytes(64);
