@@ -13,7 +13,7 @@
  *   SEALED(session id, counter ‖ random, AEAD(message)) ⇄
  */
 import {
-  type Address, bytesEqual, type Clock, formatAddress, minute, type Random, type Timer, toHex,
+  type Address, bytesEqual, type Clock, formatAddress, minute, type Random, type Timer,
 } from '../../util/index.js';
 import { framedBytes } from '../frame.js';
 import type { MessageHandler, SendOptions, Transport, TransportCounters } from '../types.js';
@@ -22,7 +22,7 @@ import {
   challengeBytes, type Challenge, type Done, encodeChallenge, encodeDone, encodeHandshake, encodeHello, encodeWhoAreYou,
   type Handshake, type Hello, isPlainMessage, NONCE_BYTES, parsePacket, type Sealed, type WhoAreYou,
 } from './packets.js';
-import { RotatingSecret } from './secret.js';
+import { ResponderGate } from './responder.js';
 import { Session } from './session.js';
 import {
   type ChannelCounters, type ChannelDropReason, type ChannelKeys, CHANNEL_DROP_REASONS, type HandshakeCrypto,
@@ -31,7 +31,7 @@ import {
 import { Outbound } from './outbound.js';
 import { resolveChannelOptions, type SecureChannelInit } from './options.js';
 
-/** Bounds of the small bookkeeping maps (bans, cooldowns, used nonces, known endpoints). */
+/** Bounds of the small bookkeeping maps (bans, cooldowns, known endpoints). */
 const MAX_TRACKED = 16_384;
 
 export interface SecureChannelComponents {
@@ -49,7 +49,7 @@ export class SecureChannel implements Transport {
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #guard: AmplificationGuard;
-  readonly #cookies: RotatingSecret;
+  readonly #gate: ResponderGate;
   /** Endpoint → its sessions, newest first (at most two: a new one and the one it replaces). LRU order. */
   readonly #sessions = new Map<string, Session[]>();
   readonly #outbound = new Map<string, Outbound>();
@@ -59,8 +59,6 @@ export class SecureChannel implements Transport {
   readonly #known = new Map<string, true>();
   readonly #cooldown = new Map<string, number>();
   readonly #bans = new Map<string, number>();
-  readonly #usedNonces = new Map<string, number>();
-  #inboundHandshakes = 0;
   #handler: MessageHandler | null = null;
   #onSession: (e: SessionEvent) => void = () => {};
   #onUnreachable: (to: Address) => void = () => {};
@@ -76,7 +74,9 @@ export class SecureChannel implements Transport {
     this.#clock = components.clock;
     this.#random = components.random;
     this.#guard = new AmplificationGuard({ factor: this.options.amplificationFactor });
-    this.#cookies = new RotatingSecret({ master: this.#random.bytes(32), mac: this.#crypto.mac, period: this.options.cookiePeriod });
+    this.#gate = new ResponderGate({
+      master: this.#random.bytes(32), mac: this.#crypto.mac, cookiePeriod: this.options.cookiePeriod, maxInbound: this.options.maxInboundHandshakes,
+    });
     const drops = Object.fromEntries(CHANNEL_DROP_REASONS.map((r) => [r, 0])) as Record<ChannelDropReason, number>;
     this.#c = {
       handshakesInitiated: 0, handshakesCompleted: 0, handshakesAccepted: 0, handshakeFailures: {}, peakSessions: 0,
@@ -302,7 +302,7 @@ export class SecureChannel implements Transport {
   /** Stateless: the cookie binds the answer to the address and the nonce, so nothing is stored. */
   #onHello(hello: Hello, from: Address): void {
     const record = hello.wantRecord ? this.#crypto.localRecord() : null;
-    const cookie = this.#cookies.issue(cookieData(from, hello.nonce), this.#clock.now());
+    const cookie = this.#gate.cookie(from, hello.nonce, this.#clock.now());
     const size = challengeBytes(record?.byteLength ?? 0);
     if (!this.#guard.allow(from, framedBytes(size))) return void this.#drop('amplification');
     if (!this.#transport.send(from, encodeChallenge(hello.nonce, cookie, record))) this.#drop('transport_refused');
@@ -358,24 +358,17 @@ export class SecureChannel implements Transport {
   }
 
   async #onHandshake(h: Handshake, from: Address, key: string): Promise<void> {
-    const now = this.#clock.now();
-    if (!this.#cookies.verify(h.cookie, cookieData(from, h.nonce), now)) return void this.#drop('bad_cookie');
-    const nonceKey = toHex(h.nonce);
-    if (this.#usedNonces.has(nonceKey)) return void this.#drop('handshake_replay');
-    this.#guard.validate(from); // it echoed our cookie: the address is real
-    if (this.#inboundHandshakes >= this.options.maxInboundHandshakes) return void this.#drop('handshake_busy');
-    this.#usedNonces.set(nonceKey, now);
-    trim(this.#usedNonces);
-    this.#inboundHandshakes++;
+    const { refusal, validated } = this.#gate.admit(from, h.nonce, h.cookie, this.#clock.now());
+    if (validated) this.#guard.validate(from); // it echoed our cookie: the address is real
+    if (refusal !== null) return void this.#drop(refusal);
     let half;
     try {
       half = await this.#crypto.respond({ peerRecord: h.record, nonce: h.nonce, cookie: h.cookie, ciphertext: h.ciphertext, signature: h.signature });
     } catch {
-      this.#usedNonces.delete(nonceKey); // not verified (pool busy): the peer may try again
+      this.#gate.release(h.nonce, false); // not verified (pool busy): the peer may try again
       return void this.#drop('handshake_busy');
-    } finally {
-      this.#inboundHandshakes--;
     }
+    this.#gate.release(h.nonce, true);
     if (this.#closed) return;
     if ('failure' in half) {
       this.#drop('handshake_rejected');
@@ -485,22 +478,13 @@ export class SecureChannel implements Transport {
     }
     for (const [key, until] of this.#bans) if (until <= now) this.#bans.delete(key);
     for (const [key, until] of this.#cooldown) if (until <= now) this.#cooldown.delete(key);
-    for (const [key, at] of this.#usedNonces) if (now - at > 2 * this.options.cookiePeriod) this.#usedNonces.delete(key);
+    this.#gate.expire(now);
   }
 
   #drop(reason: ChannelDropReason): false {
     this.#c.drops[reason]++;
     return false;
   }
-}
-
-/** What a cookie binds: the address as the responder sees it and the initiator's nonce. */
-function cookieData(from: Address, nonce: Uint8Array): Uint8Array {
-  const text = new TextEncoder().encode(formatAddress(from));
-  const out = new Uint8Array(text.byteLength + nonce.byteLength);
-  out.set(text, 0);
-  out.set(nonce, text.byteLength);
-  return out;
 }
 
 /** Keeps a bookkeeping map within MAX_TRACKED by dropping its oldest entries. */
