@@ -5,7 +5,8 @@
  *   (spoofable) packets never touch the table;
  * - a node that answers one of our requests is offered as outbound-verified; a node that only
  *   sends us requests is offered as inbound, and the table caps inbound-only entries per bucket
- *   (an attacker cannot fill our table just by contacting us);
+ *   and as a share of the table (an attacker cannot fill our table just by contacting us); an
+ *   inbound entry stays inbound-only while it is in the table, even when it answers us;
  * - the table's subnet limits decide the rest (routing/diversity.ts);
  * - when a bucket is full, its least-recently-seen contact is pinged (two tries); only if it
  *   stays silent is it evicted and the newest replacement-cache entry promoted;
@@ -52,7 +53,12 @@ export class TableMaintainer {
     const contact: Contact = { id: message.sender, host: from.host, port: from.port };
     const isReply = message.type === 'PONG' || message.type === 'NODES' || message.type === 'VALUE'
       || message.type === 'STORED' || message.type === 'ERROR' || message.type === 'RECORD';
-    this.offer(contact, !isReply);
+    // An entry that came in on its own stays inbound-only even when it later answers us: our
+    // lookups query what is in the table, so counting those answers would let an attacker's
+    // entries turn "outbound" one by one and free the inbound slots for more of them (T17).
+    // Outbound-verified means a contact we went to first, learned from others or bootstrap.
+    const inbound = !isReply || this.#table.get(contact.id)?.inbound === true;
+    this.offer(contact, inbound);
   }
 
   /**

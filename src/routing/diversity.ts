@@ -117,8 +117,9 @@ export class DiversityCounter {
 
   /**
    * Which limit admitting `host` to bucket `index` would break, or null. `inbound` entries are
-   * checked against the inbound cap too. `replacing` is the host of an entry of the same bucket
-   * that the newcomer takes the place of (a known contact moving address): its count is freed.
+   * checked against the inbound caps too (per bucket and table-wide). `replacing` is the host of
+   * an entry of the same bucket that the newcomer takes the place of (a known contact moving
+   * address): its count is freed.
    */
   check(index: number, host: string, inbound: boolean, replacing?: string): RejectReason | null {
     const subnet = this.subnetOf(host);
