@@ -77,6 +77,8 @@ describe('T17 inbound eclipse flood', () => {
   let victim: DhtNode;
   const attackers: LightPeer[] = [];
   const timings: Record<string, number> = {};
+  let isolatedAfterJoin = 0;
+  let isolatedAfterRetries = 0;
 
   function startHonest(i: number): Promise<DhtNode> {
     const node = new DhtNode({
@@ -95,6 +97,15 @@ describe('T17 inbound eclipse flood', () => {
     await startHonest(0);
     await eachLimited(Array.from({ length: H - 1 }, (_, i) => i + 1), CONCURRENCY, async (i) => { await startHonest(i); });
     timings.honest_join_s = performance.now() - t0;
+    // A join whose bootstrap PING timed out (a busy pool) leaves the node alone and silent: try
+    // again through other honest nodes, a bounded number of times.
+    for (let round = 0; round < 3; round++) {
+      const alone = honest.filter((n) => n.routingTable.size === 0);
+      if (round === 0) isolatedAfterJoin = alone.length;
+      if (alone.length === 0) break;
+      await eachLimited(alone, CONCURRENCY, async (n) => { await n.bootstrap([honest[rnd.int(H)]!.address]); });
+    }
+    isolatedAfterRetries = honest.filter((n) => n.routingTable.size === 0).length;
     const tr = performance.now();
     // Early joiners met few peers (and the first node none of its own): a second self-lookup round.
     await eachLimited(honest, CONCURRENCY, async (node) => { await node.findNode(node.id); });
@@ -211,6 +222,8 @@ describe('T17 inbound eclipse flood', () => {
     report({ test: 'T17', figure: 'inbound_per_bucket_max', value: inboundMax, threshold: limit, pass: inboundMax <= limit });
     report({ test: 'T17', figure: 'lookup_success', value: round(success), threshold: t.lookup_success, pass: success >= t.lookup_success });
     report({ test: 'T17', figure: 'honest_in_table', value: honestInTable });
+    report({ test: 'T17', figure: 'honest_isolated_after_join', value: isolatedAfterJoin });
+    report({ test: 'T17', figure: 'honest_isolated_after_retries', value: isolatedAfterRetries });
     report({ test: 'T17', figure: 'lookups', value: total });
     report({ test: 'T17', figure: 'lookups_during_attack', value: duringRun.ok + duringRun.failed + duringRun.errors });
     report({ test: 'T17', figure: 'lookup_success_during_attack', value: round(rate(duringRun)) });
