@@ -25,13 +25,15 @@ const plainSummary: Reporter = {
 };
 
 // Real UDP and LMDB suites open sockets and files: run files in forked processes so a crashed
-// suite cannot take the others with it, and give network suites room on a 2-core machine.
+// suite cannot take the others with it, and give network suites room on a 2-core machine: a
+// 30-node testnet makes ~400 post-quantum handshakes while it forms (~15 s alone, several times
+// that next to another CPU-bound suite), so hooks get 3 minutes and tests 2.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
     maxWorkers: 2,
     reporters: ['default', plainSummary],
   },
