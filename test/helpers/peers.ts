@@ -118,3 +118,14 @@ export async function until(check: () => boolean, ms = 10_000, what = 'condition
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Runs `fn` over `items`, at most `limit` at once. */
+export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  }));
+}

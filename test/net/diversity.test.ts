@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CryptoPool } from '../../src/crypto/index.js';
 import { DhtNode } from '../../src/node/index.js';
 import { SeededRandom } from '../../src/util/index.js';
-import { lightPeer, type LightPeer } from '../helpers/peers.js';
+import { lightPeer, type LightPeer, eachLimited } from '../helpers/peers.js';
 import { report } from '../helpers/report.js';
 import { THRESHOLDS } from '../thresholds.js';
 
@@ -29,17 +29,6 @@ const HONEST = SLOW ? 128 : 32;
 const CONCURRENCY = 20;
 const VICTIM_HOST = '127.15.0.1';
 const TEST_TIMEOUT = SLOW ? 600_000 : 90_000;
-
-/** Runs `fn` over `items`, at most `limit` at once. */
-async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i]!, i);
-    }
-  }));
-}
 
 /** Group A: 127.5.5.2–254, one /24; more than 253 peers share addresses on different ports. */
 const groupAHost = (i: number): string => `127.5.5.${2 + (i % 253)}`;
