@@ -7,7 +7,7 @@
  */
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import {
-  blake3, decodeRecord, initiateHandshake, type InitiateResult, type InitiateTask, respondHandshake, type RespondResult, type RespondTask, mldsaKeygen, mldsaSign, mldsaVerify, mlkemKeygen, type NodeRecord, recordSigningPayload,
+  blake3, keyedBlake3, decodeRecord, initiateHandshake, type InitiateResult, type InitiateTask, respondHandshake, type RespondResult, type RespondTask, mldsaKeygen, mldsaSign, mldsaVerify, mlkemKeygen, type NodeRecord, recordSigningPayload,
 } from '../src/crypto/primitives.js';
 
 /** BLAKE3 of `data`; the buffer travels back to the caller with the digest (both transferred). */
@@ -17,6 +17,12 @@ export function hash(task: { data: Uint8Array }): unknown {
   const result = { digest, data: task.data };
   // Move the caller's buffer back rather than copying it (Piscina's Transferable protocol).
   return move({ [transferableSymbol]: [task.data.buffer], [valueSymbol]: result } as never);
+}
+
+/** Keyed BLAKE3 of `data` under a 32-byte `key` (storage audits). */
+export function keyedHash(task: { key: Uint8Array; data: Uint8Array }): Uint8Array {
+  if (!(task.key instanceof Uint8Array) || !(task.data instanceof Uint8Array)) throw new TypeError('keyedHash task needs key and data');
+  return keyedBlake3(task.key, task.data);
 }
 
 /** One task, many signatures: 1 = valid, 0 = not, per item in order. */

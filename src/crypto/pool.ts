@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { DhtError, KiB } from '../util/index.js';
-import { blake3 } from './blake3.js';
+import { blake3, keyedBlake3 } from './blake3.js';
 import type { NodeRecord } from './record.js';
 import type { InitiateResult, InitiateTask, RespondResult, RespondTask } from './handshake.js';
 
@@ -122,6 +122,21 @@ export class CryptoPool {
     const result = await this.#run<{ digest: Uint8Array; data: Uint8Array }>('hash', { data: owned }, [owned.buffer as ArrayBuffer]);
     this.#stats.hashesInPool++;
     return result;
+  }
+
+  /**
+   * Keyed BLAKE3 of `data` under a 32-byte `key` (storage audits): inline up to hashThreshold,
+   * else in a worker on a copy (the caller keeps `data`).
+   */
+  async keyedHash(key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
+    if (data.byteLength <= this.hashThreshold) {
+      this.#stats.hashesInline++;
+      return keyedBlake3(key, data);
+    }
+    const copy = data.slice();
+    const digest = await this.#run<Uint8Array>('keyedHash', { key: key.slice(), data: copy }, [copy.buffer as ArrayBuffer]);
+    this.#stats.hashesInPool++;
+    return digest;
   }
 
   /** Verifies one ML-DSA-65 signature, batched with others made in the same turn. */

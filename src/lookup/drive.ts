@@ -28,6 +28,17 @@ export interface DriveOptions {
    * bytes) or null to reject it. Default accepts everything.
    */
   accept?: (value: Uint8Array, from: Contact) => Promise<Uint8Array | null>;
+  /**
+   * Collect every accepted value instead of stopping at the first (mutable records and sets are
+   * read from all the closest holders: quorum, entry correction, merge). Default false.
+   */
+  collect?: boolean;
+}
+
+/** A value one peer served, after `accept`. */
+export interface FoundValue {
+  readonly value: Uint8Array;
+  readonly from: Contact;
 }
 
 /** The outcome of a driven lookup. */
@@ -39,6 +50,8 @@ export interface LookupResult {
   valueFrom: Contact | null;
   /** Peers that answered without the value, closest first (caching candidates). */
   lacking: Contact[];
+  /** With `collect`: every accepted value and who served it, in arrival order. */
+  found: FoundValue[];
   /** Values rejected by `accept` (poisoned answers). */
   rejected: number;
   hops: number;
@@ -55,6 +68,7 @@ export function driveLookup(lookup: Lookup, query: QueryFn, options: DriveOption
   const started = clock.now();
   const controller = new AbortController();
   const lacking: Contact[] = [];
+  const found: FoundValue[] = [];
   let value: Uint8Array | null = null;
   let valueFrom: Contact | null = null;
   let rejected = 0;
@@ -73,7 +87,7 @@ export function driveLookup(lookup: Lookup, query: QueryFn, options: DriveOption
       const p = lookup.progress;
       lacking.sort((a, b) => compareDistance(lookup.target, a.id, b.id));
       resolve({
-        closest: lookup.closest(), value, valueFrom, lacking, rejected, hops: lookup.hops,
+        closest: lookup.closest(), value, valueFrom, lacking, found, rejected, hops: lookup.hops,
         queried: p.queried, failed: p.failed, maxInFlight: p.maxInFlight, durationMs: clock.now() - started, timedOut,
       });
     };
@@ -86,6 +100,12 @@ export function driveLookup(lookup: Lookup, query: QueryFn, options: DriveOption
       if (answer.value !== undefined && answer.value !== null) {
         const kept = options.accept === undefined ? answer.value : await options.accept(answer.value, contact).catch(() => null);
         if (done) return;
+        if (kept !== null && options.collect === true) {
+          found.push({ value: kept, from: contact });
+          if (value === null) { value = kept; valueFrom = contact; }
+          lookup.onSuccess(contact, answer.closer, clock.now());
+          return;
+        }
         if (kept !== null) {
           lookup.onSuccess(contact, [], clock.now());
           value = kept;

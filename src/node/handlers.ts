@@ -9,8 +9,11 @@ import type { Key, NodeId } from '../id/index.js';
 import { idEquals } from '../id/index.js';
 import type { RoutingTable } from '../routing/index.js';
 import type { Store as ValueStore } from '../storage/index.js';
-import { type Address, bytesEqual, DhtError, formatAddress, second } from '../util/index.js';
-import type { FindValue, Request, ResponseBody, Store } from '../wire/index.js';
+import { auditProof } from '../replication/index.js';
+import { type Address, DhtError, type DhtErrorCode, formatAddress, second } from '../util/index.js';
+import { decodeSet, encodeSet, liveEntries } from '../values/index.js';
+import { type Audit, type FindValue, type Request, type ResponseBody, type Store, ValueKind } from '../wire/index.js';
+import { acceptStore, Refusal } from './accept.js';
 import type { WriteTokens } from './tokens.js';
 
 export interface HandlerContext {
@@ -23,8 +26,8 @@ export interface HandlerContext {
   now(): number;
   /** This node's signed record, wire form. */
   record(): Uint8Array;
-  /** Counts a STORE refused because its value does not hash to its key. */
-  onInvalidStore(from: Address): void;
+  /** Counts a STORE whose value failed its check (hash, signature, shape); `penalise` marks forgeries. */
+  onInvalidStore(from: Address, code: DhtErrorCode, penalise: boolean, sender: NodeId): void;
   /** Counts a STORE refused for a missing, foreign or expired write token. */
   onBadToken(from: Address): void;
 }
@@ -44,6 +47,8 @@ export function handleRequest(ctx: HandlerContext, request: Request, from: Addre
       return store(ctx, request, from);
     case 'GET_RECORD':
       return { type: 'RECORD', record: ctx.record() };
+    case 'AUDIT':
+      return audit(ctx, request);
   }
 }
 
@@ -56,12 +61,28 @@ function token(ctx: HandlerContext, from: Address, key: Key): Uint8Array {
 }
 
 function findValue(ctx: HandlerContext, request: FindValue, from: Address): ResponseBody {
-  const found = ctx.store?.get(request.key);
   const t = token(ctx, from, request.key);
+  const found = ctx.store?.get(request.key);
+  if (found === undefined) return { type: 'VALUE', value: null, contacts: closestExcept(ctx, request.key, request.sender), token: t };
   // getBinaryFast's buffer is only valid until the next read; the reply is encoded (copied)
   // before this function's caller returns to the event loop, so the view is safe here.
-  if (found !== undefined) return { type: 'VALUE', value: found.value, contacts: [], token: t };
-  return { type: 'VALUE', value: null, contacts: closestExcept(ctx, request.key, request.sender), token: t };
+  if (found.kind === ValueKind.IMMUTABLE) return { type: 'VALUE', value: found.value, contacts: [], token: t };
+  // Mutable records and sets are read from several holders (quorum, merge): the reader goes on
+  // past this one, so it gets contacts too. Expired set entries are never served (T24).
+  const value = found.kind === ValueKind.SET ? liveSet(found.value, ctx.now()) : new Uint8Array(found.value);
+  return { type: 'VALUE', value, contacts: closestExcept(ctx, request.key, request.sender), token: t };
+}
+
+function liveSet(bytes: Uint8Array, now: number): Uint8Array | null {
+  const entries = decodeSet(bytes);
+  const live = entries === null ? [] : liveEntries(entries, now);
+  return live.length === 0 ? null : encodeSet(live);
+}
+
+async function audit(ctx: HandlerContext, request: Audit): Promise<ResponseBody> {
+  const found = ctx.store?.getCopy(request.key);
+  if (found === undefined) return { type: 'AUDIT_PROOF', proof: NO_TOKEN };
+  return { type: 'AUDIT_PROOF', proof: await auditProof(ctx.pool, request.nonce, request.key, found.value) };
 }
 
 async function store(ctx: HandlerContext, request: Store, from: Address): Promise<ResponseBody> {
@@ -71,14 +92,16 @@ async function store(ctx: HandlerContext, request: Store, from: Address): Promis
     ctx.onBadToken(from);
     throw DhtError.badToken(formatAddress(from));
   }
-  // Immutable content only: the key must be the BLAKE3 of the value. The decoder gave the value
-  // its own buffer, so the pool may take it and hand it back without a copy.
-  const { digest, data } = await ctx.pool.hash(request.value);
-  if (!bytesEqual(digest, request.key)) {
-    ctx.onInvalidStore(from);
-    throw DhtError.invalidContent(`value from ${formatAddress(from)}`);
+  let accepted;
+  try {
+    accepted = await acceptStore(ctx.pool, request, ctx.now());
+  } catch (err) {
+    if (err instanceof Refusal) ctx.onInvalidStore(from, err.code, err.penalise, request.sender);
+    throw err;
   }
-  await ctx.store.put({ key: request.key, value: data, ttl: request.ttl * second, origin: formatAddress(from) });
-  return { type: 'STORED' };
+  await ctx.store.put({
+    key: request.key, value: accepted.value, ttl: request.ttl * second, origin: formatAddress(from),
+    kind: request.kind ?? ValueKind.IMMUTABLE, replicas: request.replicas ?? 0, decide: accepted.decide,
+  });
+  return { type: 'STORED', free: Math.max(0, ctx.store.stats().capBytes - ctx.store.stats().bytes) };
 }
-

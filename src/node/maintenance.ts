@@ -40,6 +40,8 @@ export class TableMaintainer {
   readonly #evicting = new Set<number>();
   readonly counters: MaintainerCounters = { admitted: 0, rejected: 0, evictionPings: 0, evicted: 0, removedAfterFailures: 0 };
   #closed = false;
+  /** Told of each contact newly admitted to the table (replication hands it the keys it should hold). */
+  onAdmitted: (contact: Contact) => void = () => {};
 
   constructor(components: { table: RoutingTable; rpc: Rpc; clock: Clock }) {
     this.#table = components.table;
@@ -52,7 +54,7 @@ export class TableMaintainer {
     if (this.#closed || !authenticated || (message.flags & FLAG_EPHEMERAL) !== 0) return;
     const contact: Contact = { id: message.sender, host: from.host, port: from.port };
     const isReply = message.type === 'PONG' || message.type === 'NODES' || message.type === 'VALUE'
-      || message.type === 'STORED' || message.type === 'ERROR' || message.type === 'RECORD';
+      || message.type === 'STORED' || message.type === 'ERROR' || message.type === 'RECORD' || message.type === 'AUDIT_PROOF';
     // An entry that came in on its own stays inbound-only even when it later answers us: our
     // lookups query what is in the table, so counting those answers would let an attacker's
     // entries turn "outbound" one by one and free the inbound slots for more of them (T17).
@@ -68,7 +70,10 @@ export class TableMaintainer {
   offer(contact: Contact, inbound = false): boolean {
     if (this.#closed) return false;
     const result = this.#table.add(contact, this.#clock.now(), { inbound });
-    if (result.status === 'added') this.counters.admitted++;
+    if (result.status === 'added') {
+      this.counters.admitted++;
+      this.onAdmitted(contact);
+    }
     if (result.status === 'full') this.#checkOldest(result.oldest);
     if (result.status === 'rejected') this.counters.rejected++;
     return result.status === 'added' || result.status === 'updated' || result.status === 'full';

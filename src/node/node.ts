@@ -22,6 +22,13 @@ import { WriteTokens } from './tokens.js';
 import { TableMaintainer } from './maintenance.js';
 import { RecordBook } from './records.js';
 import { get, type GetResult, type OperationsContext, put, type PutOptions, type PutResult, runLookup } from './operations.js';
+import { getStream, type GetStreamOptions, putStream, type PutStreamOptions, type PutStreamResult } from './content.js';
+import { getMutable, type GetMutableOptions, type GetMutableResult, putMutable, type PutMutableOptions, type PutMutableResult } from './mutable.js';
+import { addToSet, type AddToSetOptions, getSet, type GetSetResult } from './sets.js';
+import { createReplicator } from './replication.js';
+import { CapacityBook, type Replicator, type ReplicationStats } from '../replication/index.js';
+import { ReputationBook } from '../reputation/index.js';
+import type { SetEntry } from '../values/index.js';
 import { type DhtNodeOptions, resolveOptions, type ResolvedOptions } from './options.js';
 import { loadSnapshot, saveSnapshot } from './snapshot.js';
 import { ActivePeers, buildStats, type DhtStats, type ExtendedStats, extendedStats } from './stats.js';
@@ -42,6 +49,7 @@ type Running = {
   readonly maintainer: TableMaintainer;
   readonly store: Store | null;
   readonly ops: OperationsContext;
+  readonly replicator: Replicator | null;
   readonly timers: Timer[];
 };
 
@@ -53,6 +61,8 @@ export class DhtNode {
   readonly #peers = new ActivePeers();
   #invalidStores = 0;
   #badTokens = 0;
+  readonly #reputation = new ReputationBook();
+  readonly #capacity = new CapacityBook();
 
   constructor(options: DhtNodeOptions) {
     this.options = resolveOptions(options);
@@ -91,7 +101,7 @@ export class DhtNode {
     const pool = o.cryptoPool ?? new CryptoPool(o.crypto);
     let store: Store | null = null;
     try {
-      store = o.ephemeral ? null : Store.open({ path: `${o.dataDir}/store`, clock: o.clock, capBytes: o.storageCap });
+      store = o.ephemeral ? null : Store.open({ path: `${o.dataDir}/store`, clock: o.clock, capBytes: o.storageCap, perSourceBytes: o.perSourceBytes });
       // Keys come from the node's random source, so a seeded simulator or test is reproducible.
       const seed = o.random.bytes(96);
       const identity = o.identity
@@ -108,6 +118,7 @@ export class DhtNode {
       throw err;
     }
     store?.startSweeping();
+    this.#running?.replicator?.start();
     await this.bootstrap();
   }
 
@@ -144,14 +155,19 @@ export class DhtNode {
     const maintainer = new TableMaintainer({ table, rpc, clock: o.clock });
     // A peer that misbehaved in its own session leaves the table (and so our answers) at once.
     channel.setPenaltyHandler((e) => {
-      if (e.peerId !== null) table.remove(e.peerId as NodeId, o.clock.now());
+      if (e.peerId !== null) {
+        table.remove(e.peerId as NodeId, o.clock.now());
+        this.#reputation.record(e.peerId as NodeId, 'protocol_violation', o.clock.now());
+      }
       o.onPenalty(e);
     });
     const ops: OperationsContext = {
-      self, table, rpc, store, pool, clock: o.clock, options: o,
+      self, table, rpc, store, pool, clock: o.clock, options: o, reputation: this.#reputation, capacity: this.#capacity,
       onPeerFailed: (c) => maintainer.failed(c),
       onOutcome: (ok) => this.#peers.outcome(ok),
     };
+    const replicator = store === null ? null : createReplicator(ops, store);
+    if (replicator !== null) maintainer.onAdmitted = (c) => replicator.nodeLearned(c);
     rpc.setObserver((message, from, authenticated) => {
       if (authenticated) this.#peers.seen(message.sender, o.clock.now());
       maintainer.observe(message, from, authenticated);
@@ -159,14 +175,18 @@ export class DhtNode {
     const tokens = new WriteTokens({ master: o.random.bytes(32), mac: keyedBlake3 });
     const handlerCtx = {
       table, store, pool, tokens, k: o.k, now: () => o.clock.now(), record: () => this.#state().record.bytes,
-      onInvalidStore: () => { this.#invalidStores++; }, onBadToken: () => { this.#badTokens++; },
+      onInvalidStore: (_from: Address, _code: string, penalise: boolean, sender: NodeId) => {
+        this.#invalidStores++;
+        if (penalise) this.#reputation.record(sender, 'invalid_value', o.clock.now());
+      },
+      onBadToken: () => { this.#badTokens++; },
     };
     rpc.setHandler((request, from) => handleRequest(handlerCtx, request, from));
     const timers = [o.clock.setInterval(() => void this.#maintain(), o.maintenanceInterval)];
     const eventLoop = monitorEventLoopDelay({ resolution: 10 });
     eventLoop.enable();
     this.#running = {
-      self, identity, pool, ownPool, records, handshake, eventLoop, record, transport, channel, rpc, table, maintainer, store, ops, timers,
+      self, identity, pool, ownPool, records, handshake, eventLoop, record, transport, channel, rpc, table, maintainer, store, ops, replicator, timers,
     };
   }
 
@@ -203,6 +223,51 @@ export class DhtNode {
     return get(this.#state().ops, key, options.signal);
   }
 
+  /** Signs `value` as a mutable record (default keys: this node's) and stores it (docs/records.md). */
+  putMutable(value: Uint8Array, options: PutMutableOptions = {}): Promise<PutMutableResult> {
+    const s = this.#state();
+    return putMutable(s.ops, value, { ...options, keys: options.keys ?? s.identity.dsa });
+  }
+
+  /** The best mutable record of `publicKey` (+ salt) among the closest holders; corrects stale ones. */
+  getMutable(publicKey: Uint8Array, options?: GetMutableOptions): Promise<GetMutableResult> {
+    return getMutable(this.#state().ops, publicKey, options);
+  }
+
+  /** Adds this writer's signed entry to the multi-writer set under `key` (see setKey()). */
+  addToSet(key: Key, value: Uint8Array, options: AddToSetOptions = {}): Promise<PutResult & { entry: SetEntry }> {
+    const s = this.#state();
+    return addToSet(s.ops, key, value, options.keys ?? s.identity.dsa, options);
+  }
+
+  /** The live entries of the set under `key`, merged over its holders. */
+  getSet(key: Key, options: { signal?: AbortSignal } = {}): Promise<GetSetResult> {
+    return getSet(this.#state().ops, key, options.signal);
+  }
+
+  /** Stores content of any size from a stream, in chunks plus a manifest; resolves with the manifest key. */
+  putStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: PutStreamOptions): Promise<PutStreamResult> {
+    return putStream(this.#state().ops, source, options);
+  }
+
+  /** The content under `key` as verified chunks in order (a manifest's chunks, or one value). */
+  getStream(key: Key, options?: GetStreamOptions): AsyncGenerator<Uint8Array> {
+    return getStream(this.#state().ops, key, options);
+  }
+
+  /** Runs a replication round now (repair, audits, republish); resolves when it ends. */
+  async replicate(): Promise<ReplicationStats | null> {
+    const r = this.#state().replicator;
+    if (r === null) return null;
+    await r.round();
+    return r.stats();
+  }
+
+  /** Per-peer reputation (src/reputation): read by placement, exposed for an economic layer. */
+  get reputation(): ReputationBook {
+    return this.#reputation;
+  }
+
   /** The k closest live nodes to `target` found by an iterative lookup. */
   async findNode(target: Id, options: { signal?: AbortSignal } = {}): Promise<Contact[]> {
     return (await this.lookup(target, options)).closest;
@@ -210,7 +275,7 @@ export class DhtNode {
 
   /** The full result of an iterative FIND_NODE (hops, counters, duration). */
   lookup(target: Id, options: { signal?: AbortSignal } = {}): Promise<LookupResult> {
-    return runLookup(this.#state().ops, target, null, options.signal);
+    return runLookup(this.#state().ops, target, { signal: options.signal });
   }
 
   /** True when this node's own store holds a live value under `key`. */
@@ -273,6 +338,7 @@ export class DhtNode {
     this.#running = null;
     for (const t of s.timers) t.cancel();
     s.maintainer.close();
+    await s.replicator?.close();
     s.rpc.close();
     if (s.store !== null) await saveSnapshot(s.store, s.table).catch(() => {}); // best effort; the table is rebuilt from bootstrap otherwise
     await s.channel.close(); // closes the UDP transport under it
@@ -289,7 +355,7 @@ export class DhtNode {
     for (const index of s.table.staleBuckets(now, this.options.refreshInterval)) {
       s.table.touchBucket(index, now);
       const target = randomIdInBucket(s.self.id, index, (n) => this.options.random.bytes(n));
-      await runLookup(s.ops, target, null);
+      await runLookup(s.ops, target);
       if (this.#running !== s) return;
     }
     if (s.store !== null) await saveSnapshot(s.store, s.table).catch(() => {}); // retried next round

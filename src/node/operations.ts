@@ -10,7 +10,14 @@ import { driveLookup, Lookup, type LookupResult, type QueryAnswer } from '../loo
 import type { RoutingTable } from '../routing/index.js';
 import type { Rpc } from '../rpc/index.js';
 import type { Store as ValueStore } from '../storage/index.js';
-import { bytesEqual, type Clock, DhtError, MAX_VALUE_BYTES, second } from '../util/index.js';
+import { type CapacityBook, placementOrder } from '../replication/index.js';
+import type { ReputationBook } from '../reputation/index.js';
+import { SELF_SOURCE } from '../storage/index.js';
+import {
+  bytesEqual, type Clock, DhtError, type DhtErrorCode, MAX_REPLICATION_FACTOR, MAX_VALUE_BYTES, MIN_REPLICATION_FACTOR, second,
+} from '../util/index.js';
+import { ValueKind } from '../wire/index.js';
+import { acceptStore } from './accept.js';
 import type { ResolvedOptions } from './options.js';
 
 const NO_TOKEN = new Uint8Array(0);
@@ -53,6 +60,8 @@ export interface OperationsContext {
   readonly pool: CryptoPool;
   readonly clock: Clock;
   readonly options: ResolvedOptions;
+  readonly reputation: ReputationBook;
+  readonly capacity: CapacityBook;
   /** Tells the maintainer a peer failed a request. */
   onPeerFailed(contact: Contact): void;
   /** Records a request outcome for networkHealth. */
@@ -62,110 +71,198 @@ export interface OperationsContext {
 /** Write tokens collected in a lookup: node id (hex) → the token it gave us for the target. */
 export type TokenMap = Map<string, Uint8Array>;
 
-/**
- * Runs an iterative lookup for `target`; FIND_VALUE when `valueKey` is set. When `tokens` is
- * given, the write token of every node that answered is recorded there (for a STORE next).
- */
-export function runLookup(ctx: OperationsContext, target: Id, valueKey: Key | null, signal?: AbortSignal, tokens?: TokenMap): Promise<LookupResult> {
+/** How a lookup runs: FIND_VALUE when `valueKey` is set; `accept` checks each value served. */
+export interface LookupRun {
+  valueKey?: Key | null;
+  signal?: AbortSignal;
+  /** Filled with the write token of every node that answered (for a STORE next). */
+  tokens?: TokenMap;
+  /** Keep going after the first value and collect all (mutable records, sets). */
+  collect?: boolean;
+  accept?: (value: Uint8Array, from: Contact) => Promise<Uint8Array | null>;
+}
+
+/** Runs an iterative lookup for `target` (FIND_NODE, or FIND_VALUE when `run.valueKey` is set). */
+export function runLookup(ctx: OperationsContext, target: Id, run: LookupRun = {}): Promise<LookupResult> {
   const { options } = ctx;
+  const valueKey = run.valueKey ?? null;
   const lookup = new Lookup({ target, k: options.k, alpha: options.alpha, self: ctx.self.id }, ctx.table.closest(target, options.k));
   const query = async (contact: Contact, querySignal: AbortSignal): Promise<QueryAnswer> => {
     try {
-      if (valueKey === null) {
-        const reply = await ctx.rpc.request(contact, { type: 'FIND_NODE', target }, { signal: querySignal });
-        ctx.onOutcome(true);
-        if (reply.type !== 'NODES') return { closer: [] };
-        tokens?.set(idToHex(contact.id), reply.token);
-        return { closer: reply.contacts };
-      }
-      const reply = await ctx.rpc.request(contact, { type: 'FIND_VALUE', key: valueKey }, { signal: querySignal });
+      const answer = await queryOne(ctx, contact, target, valueKey, querySignal, run.tokens);
       ctx.onOutcome(true);
-      if (reply.type === 'VALUE') tokens?.set(idToHex(contact.id), reply.token);
-      return reply.type === 'VALUE' ? { closer: reply.contacts, value: reply.value } : { closer: [] };
+      ctx.reputation.record(contact.id, 'rpc_ok', ctx.clock.now());
+      return answer;
     } catch (err) {
       if (!querySignal.aborted) {
         ctx.onOutcome(false);
-        if (err instanceof DhtError && err.code === 'TIMEOUT') ctx.onPeerFailed(contact);
+        if (err instanceof DhtError && err.code === 'TIMEOUT') {
+          ctx.onPeerFailed(contact);
+          ctx.reputation.record(contact.id, 'rpc_timeout', ctx.clock.now());
+        }
       }
       throw err;
     }
   };
-  // Values arrive in their own buffers (the decoder copies them): the pool may take them.
-  const accept = valueKey === null ? undefined : async (value: Uint8Array) => {
-    const { digest, data } = await ctx.pool.hash(value);
-    return bytesEqual(digest, valueKey) ? data : null;
+  const check = valueKey === null ? undefined : (run.accept ?? contentCheck(ctx, valueKey));
+  // A holder that serves bytes failing their check is penalised: poisoning (T21).
+  const accept = check === undefined ? undefined : async (value: Uint8Array, from: Contact) => {
+    const kept = await check(value, from);
+    if (kept === null) ctx.reputation.record(from.id, 'invalid_value', ctx.clock.now());
+    return kept;
   };
-  return driveLookup(lookup, query, { clock: ctx.clock, timeout: options.lookupTimeout, signal, accept });
+  return driveLookup(lookup, query, { clock: ctx.clock, timeout: options.lookupTimeout, signal: run.signal, accept, collect: run.collect });
+}
+
+async function queryOne(ctx: OperationsContext, contact: Contact, target: Id, valueKey: Key | null, signal: AbortSignal, tokens?: TokenMap): Promise<QueryAnswer> {
+  if (valueKey === null) {
+    const reply = await ctx.rpc.request(contact, { type: 'FIND_NODE', target }, { signal });
+    if (reply.type !== 'NODES') return { closer: [] };
+    tokens?.set(idToHex(contact.id), reply.token);
+    return { closer: reply.contacts };
+  }
+  const reply = await ctx.rpc.request(contact, { type: 'FIND_VALUE', key: valueKey }, { signal });
+  if (reply.type !== 'VALUE') return { closer: [] };
+  tokens?.set(idToHex(contact.id), reply.token);
+  return { closer: reply.contacts, value: reply.value };
+}
+
+/** Immutable content: keep a value only when it hashes to the key. Values arrive in their own buffers. */
+function contentCheck(ctx: OperationsContext, key: Key) {
+  return async (value: Uint8Array): Promise<Uint8Array | null> => {
+    const { digest, data } = await ctx.pool.hash(value);
+    return bytesEqual(digest, key) ? data : null;
+  };
+}
+
+/** The replication factor to use: the option, checked, or the node's default. */
+export function replicationFactor(ctx: OperationsContext, r: number | undefined): number {
+  const v = r ?? ctx.options.replicationFactor;
+  if (!Number.isInteger(v) || v < MIN_REPLICATION_FACTOR || v > MAX_REPLICATION_FACTOR) {
+    throw new RangeError('options.replicationFactor must be an integer in 3..12');
+  }
+  return v;
 }
 
 /** Stores `content` under BLAKE3(content) on the r closest responsive nodes. */
 export async function put(ctx: OperationsContext, content: Uint8Array, opts: PutOptions = {}): Promise<PutResult> {
   const started = ctx.clock.now();
   if (content.byteLength > MAX_VALUE_BYTES) throw DhtError.valueTooBig(content.byteLength, MAX_VALUE_BYTES);
-  const r = opts.replicationFactor ?? ctx.options.replicationFactor;
-  if (!Number.isInteger(r) || r < 3 || r > 12) throw new RangeError('options.replicationFactor must be an integer in 3..12');
-  const ttl = opts.ttl ?? ctx.options.defaultTtl;
+  const r = replicationFactor(ctx, opts.replicationFactor);
   // Hash a copy: the caller keeps its buffer (the pool would otherwise take it over).
   const { digest, data } = await ctx.pool.hash(content.slice());
   const key = digest as Key;
-  content = data;
-  const tokens: TokenMap = new Map();
-  const found = await runLookup(ctx, key, null, opts.signal, tokens);
-  const candidates = [...found.closest];
-  if (ctx.store !== null) candidates.push(ctx.self);
-  candidates.sort((a, b) => compareDistance(key, a.id, b.id));
-  const replicas = await storeOnFirst(ctx, candidates, { key, value: content, ttl, tokens }, r);
-  if (replicas.length === 0) throw DhtError.storeFailed(idToHex(key), candidates.length === 0 ? 'no peers' : 'every candidate refused or timed out');
-  return { key, replicas, hops: found.hops, durationMs: ctx.clock.now() - started };
+  const write: Write = { key, value: data, ttl: opts.ttl ?? ctx.options.defaultTtl, tokens: new Map(), kind: ValueKind.IMMUTABLE, cas: null, r };
+  return publish(ctx, write, opts.signal, started);
 }
 
 /** One value to write, with the write tokens its lookup collected. */
-interface Write { key: Key; value: Uint8Array; ttl: number; tokens: TokenMap }
-
-/** Writes to candidates in distance order, r at a time, until r acknowledged or none is left. */
-async function storeOnFirst(ctx: OperationsContext, candidates: Contact[], write: Write, r: number): Promise<Contact[]> {
-  const replicas: Contact[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (replicas.length < r && next < candidates.length) {
-      const c = candidates[next++]!;
-      if (await storeOne(ctx, c, write)) replicas.push(c);
-    }
-  };
-  await Promise.all(Array.from({ length: r }, worker));
-  return replicas.sort((a, b) => compareDistance(write.key, a.id, b.id)).slice(0, r);
+export interface Write {
+  key: Key;
+  value: Uint8Array;
+  /** Lifetime in ms. */
+  ttl: number;
+  tokens: TokenMap;
+  kind: ValueKind;
+  cas: number | null;
+  r: number;
+  /**
+   * Keep a publisher's copy here even when this node is not among the holders, so it can
+   * republish (docs/replication.md). Default true; chunks of large content set it false.
+   */
+  keepLocal?: boolean;
 }
 
-async function storeOne(ctx: OperationsContext, c: Contact, write: Write): Promise<boolean> {
-  const { key, value, ttl } = write;
+/**
+ * Looks up the key's closest nodes (collecting write tokens) unless `found` already holds such
+ * a lookup, then writes to r of them in placement order. Rejects with the holders' refusal when
+ * every one refused for the same reason (e.g. SEQ_TOO_LOW), else STORE_FAILED.
+ */
+export async function publish(ctx: OperationsContext, write: Write, signal?: AbortSignal, started = ctx.clock.now(), found?: LookupResult): Promise<PutResult> {
+  const lookup = found ?? await runLookup(ctx, write.key, { signal, tokens: write.tokens });
+  const candidates = [...lookup.closest];
+  if (ctx.store !== null) candidates.push(ctx.self);
+  const now = ctx.clock.now();
+  const order = placementOrder({
+    key: write.key, candidates, r: write.r, size: write.value.byteLength,
+    isBad: (c) => ctx.reputation.isBad(c.id, now), fits: (c) => ctx.capacity.fits(c.id, write.value.byteLength, now),
+  });
+  const { replicas, refusals } = await storeOnFirst(ctx, order, write);
+  if (replicas.length > 0 && ctx.store !== null && write.keepLocal !== false && !replicas.some((c) => idEquals(c.id, ctx.self.id))) {
+    await storeLocally(ctx, write).catch(() => {}); // the publisher's copy is a convenience: full or refused here changes nothing for the holders
+  }
+  if (replicas.length === 0) {
+    const codes = new Set(refusals);
+    if (codes.size === 1 && refusals.length > 0) throw new DhtError([...codes][0]!, `every holder refused ${idToHex(write.key)}: ${[...codes][0]}`);
+    throw DhtError.storeFailed(idToHex(write.key), candidates.length === 0 ? 'no peers' : 'every candidate refused or timed out');
+  }
+  return { key: write.key, replicas, hops: lookup.hops, durationMs: ctx.clock.now() - started };
+}
+
+/** Writes to candidates in the given order, r at a time, until r acknowledged or none is left. */
+async function storeOnFirst(ctx: OperationsContext, candidates: Contact[], write: Write): Promise<{ replicas: Contact[]; refusals: DhtErrorCode[] }> {
+  const replicas: Contact[] = [];
+  const refusals: DhtErrorCode[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (replicas.length < write.r && next < candidates.length) {
+      const c = candidates[next++]!;
+      const outcome = await storeOne(ctx, c, write);
+      if (outcome === 'stored') replicas.push(c);
+      else if (outcome !== 'failed') refusals.push(outcome);
+    }
+  };
+  await Promise.all(Array.from({ length: write.r }, worker));
+  return { replicas: replicas.sort((a, b) => compareDistance(write.key, a.id, b.id)).slice(0, write.r), refusals };
+}
+
+/** Refusals that say something about the value itself rather than about the holder. */
+const VALUE_REFUSALS: ReadonlySet<DhtErrorCode> = new Set(['SEQ_TOO_LOW', 'SEQ_REUSED', 'CAS_MISMATCH', 'INVALID_SIGNATURE', 'SALT_TOO_BIG', 'VALUE_TOO_BIG', 'SET_FULL', 'INVALID_CONTENT']);
+
+/** Sends one STORE (or writes locally); 'stored', a value-level refusal code, or 'failed'. */
+export async function storeOne(ctx: OperationsContext, c: Contact, write: Write): Promise<'stored' | 'failed' | DhtErrorCode> {
+  const { key, value, ttl, kind, cas, r } = write;
+  const now = ctx.clock.now();
   try {
     if (idEquals(c.id, ctx.self.id)) {
-      await ctx.store!.put({ key, value, ttl, origin: 'self' });
-      return true;
+      await storeLocally(ctx, write);
+      return 'stored';
     }
     const token = write.tokens.get(idToHex(c.id)) ?? NO_TOKEN; // none: the peer refuses, we move on
-    const reply = await ctx.rpc.request(c, { type: 'STORE', key, value, ttl: Math.max(1, Math.round(ttl / second)), token });
+    const reply = await ctx.rpc.request(c, { type: 'STORE', key, value, ttl: Math.max(1, Math.round(ttl / second)), token, kind, cas, replicas: r });
     ctx.onOutcome(true);
-    return reply.type === 'STORED';
+    if (reply.type !== 'STORED') return 'failed';
+    if (reply.free !== undefined) ctx.capacity.observe(c.id, reply.free, now);
+    ctx.reputation.record(c.id, 'store_ok', now);
+    return 'stored';
   } catch (err) {
-    // A refusal (full, invalid) or a timeout: move on to the next closest candidate.
-    if (err instanceof DhtError && err.code === 'TIMEOUT') { ctx.onOutcome(false); ctx.onPeerFailed(c); }
-    return false;
+    if (!(err instanceof DhtError)) return 'failed';
+    if (err.code === 'TIMEOUT') { ctx.onOutcome(false); ctx.onPeerFailed(c); ctx.reputation.record(c.id, 'rpc_timeout', now); }
+    if (err.code === 'STORAGE_FULL') { ctx.capacity.refused(c.id, now); ctx.reputation.record(c.id, 'store_full', now); }
+    if (VALUE_REFUSALS.has(err.code)) return err.code;
+    return 'failed';
   }
 }
 
+/** This node's own replica goes through the same checks as a STORE from a peer. */
+async function storeLocally(ctx: OperationsContext, write: Write): Promise<void> {
+  const request = { type: 'STORE', key: write.key, value: write.value.slice(), ttl: 1, token: NO_TOKEN, kind: write.kind, cas: write.cas, replicas: write.r, tid: 0, sender: ctx.self.id, flags: 0 } as const;
+  const accepted = write.kind === ValueKind.IMMUTABLE ? { value: write.value } : await acceptStore(ctx.pool, request, ctx.clock.now());
+  await ctx.store!.put({ key: write.key, value: accepted.value, ttl: write.ttl, origin: SELF_SOURCE, kind: write.kind, replicas: write.r, decide: accepted.decide });
+}
+
 /** Finds the content stored under `key`, verifying that it hashes to the key. */
-export async function get(ctx: OperationsContext, key: Key, signal?: AbortSignal): Promise<GetResult> {
+export async function get(ctx: OperationsContext, key: Key, signal?: AbortSignal, cache = true): Promise<GetResult> {
   const started = ctx.clock.now();
   const local = ctx.store?.getCopy(key);
-  if (local !== undefined) {
+  if (local !== undefined && local.kind === ValueKind.IMMUTABLE) {
     const { digest, data } = await ctx.pool.hash(local.value);
     if (bytesEqual(digest, key)) return { key, value: data, from: ctx.self, hops: 0, durationMs: ctx.clock.now() - started, rejected: 0 };
   }
   const tokens: TokenMap = new Map();
-  const found = await runLookup(ctx, key, key, signal, tokens);
+  const found = await runLookup(ctx, key, { valueKey: key, signal, tokens });
   if (found.value === null || found.valueFrom === null) throw DhtError.notFound(`key ${idToHex(key)}`);
-  cacheOnPath(ctx, found, { key, value: found.value, ttl: 0, tokens });
+  if (cache) cacheOnPath(ctx, found, { key, value: found.value, ttl: 0, tokens, kind: ValueKind.IMMUTABLE, cas: null, r: 0 });
   return { key, value: found.value, from: found.valueFrom, hops: found.hops, durationMs: ctx.clock.now() - started, rejected: found.rejected };
 }
 
@@ -177,7 +274,7 @@ function cacheOnPath(ctx: OperationsContext, found: LookupResult, write: Write):
   if (target === undefined || token === undefined || token.byteLength === 0) return;
   // A cached copy lives a quarter of a primary's TTL: it only shortcuts popular lookups.
   const ttl = Math.max(1, Math.round(ctx.options.defaultTtl / 4 / second));
-  ctx.rpc.request(target, { type: 'STORE', key, value, ttl, token }).then(
+  ctx.rpc.request(target, { type: 'STORE', key, value, ttl, token, kind: ValueKind.IMMUTABLE, cas: null, replicas: 0 }).then(
     () => {},
     () => {}, // best effort: a refused or lost cache write changes nothing for the reader
   );

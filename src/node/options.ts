@@ -47,6 +47,14 @@ export interface DhtNodeOptions {
   refreshInterval?: number;
   /** How often maintenance (refresh check, snapshot) runs, ms. Default 1 min. */
   maintenanceInterval?: number;
+  /** How often a replication round (repair, audits, republish) runs, ms. Default 10 min. */
+  repairInterval?: number;
+  /** How often a publisher re-sends its own records to their holders, ms. Default 1 h (Kademlia). */
+  republishInterval?: number;
+  /** Records checked per replication round at most. Default 256. */
+  repairBatch?: number;
+  /** Bytes one source IP may store here; default storageCap / 8 (docs/replication.md, quotas). */
+  perSourceBytes?: number;
   /**
    * Per-host, per-subnet and global limits on incoming datagrams, checked before any decode
    * (docs/security.md). Missing fields take the defaults; `false` disables the limits. Default {}.
@@ -102,6 +110,10 @@ export function resolveOptions(o: DhtNodeOptions): ResolvedOptions {
     defaultTtl: o.defaultTtl ?? DEFAULT_TTL,
     refreshInterval: o.refreshInterval ?? BUCKET_REFRESH_INTERVAL,
     maintenanceInterval: o.maintenanceInterval ?? minute,
+    repairInterval: o.repairInterval ?? 10 * minute,
+    republishInterval: o.republishInterval ?? 60 * minute,
+    repairBatch: o.repairBatch ?? 256,
+    perSourceBytes: o.perSourceBytes ?? Math.max(1, Math.floor((o.storageCap ?? DEFAULT_STORAGE_CAP) / 8)),
     // Validated now, so a bad limit fails at construction rather than in start().
     rateLimits: o.rateLimits === false ? false : resolveRateLimits(o.rateLimits ?? {}),
     treatLoopbackAsPublic: o.treatLoopbackAsPublic ?? false,
@@ -117,7 +129,7 @@ export function resolveOptions(o: DhtNodeOptions): ResolvedOptions {
   integer(r.replicationFactor, 'replicationFactor', MIN_REPLICATION_FACTOR, MAX_REPLICATION_FACTOR);
   integer(r.retries, 'retries', 0, 10);
   integer(r.bandwidthClass, 'bandwidthClass', 0, 255);
-  for (const name of ['pingTimeout', 'queryTimeout', 'lookupTimeout', 'storageCap', 'refreshInterval', 'maintenanceInterval'] as const) {
+  for (const name of ['pingTimeout', 'queryTimeout', 'lookupTimeout', 'storageCap', 'refreshInterval', 'maintenanceInterval', 'repairInterval', 'republishInterval', 'repairBatch', 'perSourceBytes'] as const) {
     if (!(r[name] > 0 && Number.isFinite(r[name]))) throw new RangeError(`options.${name} must be a positive number`);
   }
   if (!(r.defaultTtl >= second && r.defaultTtl <= MAX_TTL)) throw new RangeError('options.defaultTtl must be between 1 s and 48 h');

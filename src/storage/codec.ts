@@ -4,11 +4,16 @@
  * lexicographic byte order, so a sweep reads only the expired prefix of the index.
  */
 import { ID_BYTES, type Key } from '../id/index.js';
+import { DHT_REPLICATION_FACTOR } from '../util/index.js';
+import { ValueKind } from '../wire/index.js';
 import type { RecordMeta } from './types.js';
 
-const META_VERSION = 1;
-/** version u8 ‖ storedAt f64 ‖ expiresAt f64 ‖ size u32 ‖ origin UTF-8 (rest of the record). */
-const META_HEADER = 1 + 8 + 8 + 4;
+/** Version 1 had no kind and replicas: it reads as immutable content at the default factor. */
+const META_V1 = 1;
+const META_VERSION = 2;
+/** version u8 ‖ storedAt f64 ‖ expiresAt f64 ‖ size u32 ‖ kind u8 ‖ replicas u8 ‖ origin UTF-8 (rest). */
+const META_V1_HEADER = 1 + 8 + 8 + 4;
+const META_HEADER = META_V1_HEADER + 2;
 const TIME_BYTES = 8;
 /** Length of an expiry-index key: time ‖ record key. */
 export const EXPIRY_KEY_BYTES = TIME_BYTES + ID_BYTES;
@@ -34,17 +39,23 @@ export function encodeMeta(meta: RecordMeta): Buffer {
   out.writeDoubleBE(meta.storedAt, 1);
   out.writeDoubleBE(meta.expiresAt, 9);
   out.writeUInt32BE(meta.size, 17);
+  out[21] = meta.kind;
+  out[22] = meta.replicas;
   out.set(origin, META_HEADER);
   return out;
 }
 
 /** A meta record, or null when the bytes are not one (shorter, other version, bad UTF-8). */
 export function decodeMeta(bytes: Uint8Array): RecordMeta | null {
-  if (bytes.byteLength < META_HEADER || bytes[0] !== META_VERSION) return null;
+  const version = bytes[0];
+  const header = version === META_VERSION ? META_HEADER : version === META_V1 ? META_V1_HEADER : -1;
+  if (header < 0 || bytes.byteLength < header) return null;
+  const kind = version === META_VERSION ? bytes[21]! : ValueKind.IMMUTABLE;
+  if (kind !== ValueKind.IMMUTABLE && kind !== ValueKind.MUTABLE && kind !== ValueKind.SET) return null;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let origin: string;
   try {
-    origin = decoder.decode(bytes.subarray(META_HEADER));
+    origin = decoder.decode(bytes.subarray(header));
   } catch {
     return null; // the caller treats the record as absent; it never held bad UTF-8 we wrote
   }
@@ -52,8 +63,46 @@ export function decodeMeta(bytes: Uint8Array): RecordMeta | null {
     storedAt: view.getFloat64(1),
     expiresAt: view.getFloat64(9),
     size: view.getUint32(17),
+    kind,
+    replicas: version === META_VERSION ? bytes[22]! : DHT_REPLICATION_FACTOR,
     origin,
   };
+}
+
+/**
+ * The quota source of an origin: the host of `host:port` (IPv6 hosts are bracketed), or the
+ * origin itself (`self`). Quotas count per IP, whatever port a peer sends from.
+ */
+export function sourceOf(origin: string): string {
+  if (origin.startsWith('[')) {
+    const end = origin.indexOf(']');
+    return end > 0 ? origin.slice(1, end) : origin;
+  }
+  const colon = origin.lastIndexOf(':');
+  return colon > 0 && origin.indexOf(':') === colon ? origin.slice(0, colon) : origin;
+}
+
+/** The source-index key of a record: UTF-8 source ‖ 0x00 ‖ orderedTime(storedAt) ‖ key. */
+export function encodeSourceKey(source: string, storedAt: number, key: Key): Buffer {
+  const s = encoder.encode(source);
+  const out = Buffer.allocUnsafe(s.byteLength + 1 + TIME_BYTES + ID_BYTES);
+  out.set(s, 0);
+  out[s.byteLength] = 0;
+  writeOrderedTime(storedAt, out, s.byteLength + 1);
+  out.set(key, s.byteLength + 1 + TIME_BYTES);
+  return out;
+}
+
+/** The range of source-index keys of one source, oldest first: [start, end). */
+export function sourceRange(source: string): { start: Buffer; end: Buffer } {
+  const s = Buffer.from(encoder.encode(source));
+  return { start: Buffer.concat([s, Buffer.of(0)]), end: Buffer.concat([s, Buffer.of(1)]) };
+}
+
+/** The record key at the end of a source-index key. */
+export function keyOfSourceKey(bytes: Uint8Array): Key | null {
+  if (bytes.byteLength < ID_BYTES + TIME_BYTES + 1) return null;
+  return new Uint8Array(bytes.subarray(bytes.byteLength - ID_BYTES)) as Key;
 }
 
 /**

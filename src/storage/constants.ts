@@ -27,3 +27,6 @@ export const MAX_NODE_STATE_BYTES = 16 * MiB;
 
 /** Longest node-state name, in characters (LMDB keys are at most 1,978 bytes). */
 export const MAX_NODE_STATE_NAME = 256;
+
+/** The origin of the node's own publications: exempt from the per-source quota and never evicted. */
+export const SELF_SOURCE = 'self';

@@ -26,6 +26,11 @@ export interface StoreInit {
    * Default: 2 × capBytes + MAP_SIZE_SLACK (64 MiB).
    */
   mapSize?: number;
+  /**
+   * Bytes one source (the IP of the peer that stored them) may hold; the node's own publications
+   * are exempt. Default: capBytes / 8 (T23; OpenDHT caps each IP likewise).
+   */
+  perSourceBytes?: number;
 }
 
 /** StoreInit with every default filled in. */
@@ -35,6 +40,7 @@ export interface StoreOptions {
   readonly capBytes: number;
   readonly maxValueBytes: number;
   readonly mapSize: number;
+  readonly perSourceBytes: number;
 }
 
 /** Validates `init` and fills in defaults; throws TypeError / RangeError naming the option. */
@@ -50,7 +56,8 @@ export function resolveStoreOptions(init: StoreInit): StoreOptions {
   const capBytes = positiveInteger('capBytes', init.capBytes ?? DEFAULT_STORAGE_CAP, 1);
   const maxValueBytes = positiveInteger('maxValueBytes', init.maxValueBytes ?? MAX_VALUE_BYTES, 1);
   const mapSize = positiveInteger('mapSize', init.mapSize ?? 2 * capBytes + MAP_SIZE_SLACK, MIN_MAP_SIZE);
-  return { path: init.path, clock, capBytes, maxValueBytes, mapSize };
+  const perSourceBytes = positiveInteger('perSourceBytes', init.perSourceBytes ?? Math.max(1, Math.floor(capBytes / 8)), 1);
+  return { path: init.path, clock, capBytes, maxValueBytes, mapSize, perSourceBytes };
 }
 
 function positiveInteger(name: string, value: unknown, min: number): number {

@@ -5,14 +5,22 @@
  */
 import type { Key } from '../id/index.js';
 import { asBuffer } from '../util/index.js';
-import { decodeMeta, fastView } from './codec.js';
+import { decodeMeta, encodeSourceKey, fastView, sourceOf } from './codec.js';
 import type { Tables } from './tables.js';
 import type { RecordMeta, StoredEntry } from './types.js';
+
+/** One source's share of the store. */
+export interface SourceTally {
+  records: number;
+  bytes: number;
+}
 
 /** Running totals of the stored records, kept in memory and recomputed on open. */
 export interface Ledger {
   records: number;
   bytes: number;
+  /** Per quota source (see sourceOf): what it holds. Sources with nothing are deleted. */
+  sources: Map<string, SourceTally>;
 }
 
 /** The record's metadata, decoded at once (getBinaryFast's buffer is overwritten by any read). */
@@ -34,14 +42,42 @@ export function isLive(meta: RecordMeta | null, now: number): meta is RecordMeta
 
 /** Counts the records and value bytes on disk (expired ones included: they still take room). */
 export function scanLedger(t: Tables): Ledger {
-  const ledger: Ledger = { records: 0, bytes: 0 };
+  const ledger: Ledger = { records: 0, bytes: 0, sources: new Map() };
   for (const { value } of t.meta.getRange()) {
     const meta = decodeMeta(fastView(value));
     if (meta === null) continue; // unreadable: treated as absent, and overwritten by the next put
     ledger.records++;
     ledger.bytes += meta.size;
+    tally(ledger.sources, sourceOf(meta.origin), 1, meta.size);
   }
   return ledger;
+}
+
+/** Adds `records` and `bytes` (either may be negative) to a source's tally. */
+export function tally(sources: Map<string, SourceTally>, source: string, records: number, bytes: number): void {
+  const t = sources.get(source) ?? { records: 0, bytes: 0 };
+  t.records += records;
+  t.bytes += bytes;
+  if (t.records <= 0) sources.delete(source);
+  else sources.set(source, t);
+}
+
+/**
+ * Rebuilds the source index from the meta table when it is empty but records exist: a store
+ * written before the index existed (meta version 1). Runs once, at open.
+ */
+export function rebuildSourceIndex(t: Tables): number {
+  if (t.sources.getKeysCount({ limit: 1 }) > 0) return 0;
+  const entries = Array.from(t.meta.getRange(), ({ key, value }) => ({ key: new Uint8Array(fastView(key)) as Key, meta: decodeMeta(fastView(value)) }));
+  let n = 0;
+  t.root.transactionSync(() => {
+    for (const { key, meta } of entries) {
+      if (meta === null) continue;
+      t.sources.putSync(encodeSourceKey(sourceOf(meta.origin), meta.storedAt, key), Buffer.alloc(0));
+      n++;
+    }
+  });
+  return n;
 }
 
 /**

@@ -5,15 +5,16 @@
  * storers refresh them), and a small table of node-level state for warm restarts.
  */
 import { isId, type Key } from '../id/index.js';
-import { DhtError, EXPIRY_SWEEP_INTERVAL, MAX_TTL, type Timer } from '../util/index.js';
-import { fastView } from './codec.js';
+import { DHT_REPLICATION_FACTOR, DhtError, EXPIRY_SWEEP_INTERVAL, MAX_REPLICATION_FACTOR, MAX_TTL, type Timer } from '../util/index.js';
+import { ValueKind } from '../wire/index.js';
+import { fastView, sourceOf } from './codec.js';
 import { MAX_NODE_STATE_BYTES, MAX_NODE_STATE_NAME, MIN_TTL, SWEEP_BATCH } from './constants.js';
 import { toStorageError } from './errors.js';
 import { resolveStoreOptions, type StoreInit, type StoreOptions } from './options.js';
-import { isLive, type Ledger, liveEntries, readMeta, readValueView, scanLedger } from './read.js';
+import { isLive, type Ledger, liveEntries, readMeta, readValueView, rebuildSourceIndex, scanLedger, tally } from './read.js';
 import { openTables, type Tables } from './tables.js';
 import type { PutInput, PutOutcome, StoredEntry, StoredValue, StoreStats } from './types.js';
-import { deleteInTxn, type NewRecord, putInTxn, sweepInTxn, type TxnContext } from './write.js';
+import { deleteInTxn, newDelta, type NewRecord, putInTxn, Rollback, sweepInTxn, type TxnContext } from './write.js';
 
 /**
  * A key → value store with expiry, backed by one LMDB environment holding four tables: `values`,
@@ -24,7 +25,9 @@ export class Store {
   readonly #t: Tables;
   readonly #o: StoreOptions;
   readonly #ledger: Ledger;
-  readonly #counters = { swept: 0, refusedFull: 0, refusedTooBig: 0, sweepFailures: 0 };
+  readonly #counters = { swept: 0, refusedFull: 0, refusedTooBig: 0, sweepFailures: 0, refusedQuota: 0, evicted: 0 };
+  /** Records evicted at the global cap, by source, since open. */
+  readonly #evictedBy = new Map<string, number>();
   #timer: Timer | null = null;
   /** Sweeps run one after another; this is the end of the queue. */
   #sweepTail: Promise<unknown> = Promise.resolve();
@@ -34,6 +37,7 @@ export class Store {
   private constructor(t: Tables, o: StoreOptions) {
     this.#t = t;
     this.#o = o;
+    rebuildSourceIndex(t);
     this.#ledger = scanLedger(t);
   }
 
@@ -91,7 +95,15 @@ export class Store {
     const rec = this.#record(input);
     const r = await this.#mutate((c) => putInTxn(c, rec));
     this.#counters.swept += r.swept;
+    if (r.outcome === 'refused') {
+      if (r.error.code === 'VALUE_TOO_BIG') this.#counters.refusedTooBig++;
+      throw r.error;
+    }
     if (r.outcome === 'full') {
+      if (r.quota) {
+        this.#counters.refusedQuota++;
+        throw new DhtError('STORAGE_FULL', `per-source quota of ${this.#o.perSourceBytes} bytes reached for ${sourceOf(input.origin)}`);
+      }
       this.#counters.refusedFull++;
       throw DhtError.storageFull(r.needed);
     }
@@ -149,8 +161,21 @@ export class Store {
   /** Occupancy and counters. Still answers after `close` (with the last known figures). */
   stats(): StoreStats {
     const { records, bytes } = this.#ledger;
-    const { capBytes, mapSize } = this.#o;
-    return { records, bytes, capBytes, utilization: Math.min(1, bytes / capBytes), mapSize, ...this.#counters };
+    const { capBytes, mapSize, perSourceBytes } = this.#o;
+    const sources = [...this.#ledger.sources].map(([source, t]) => ({ source, bytes: t.bytes, records: t.records }))
+      .sort((a, b) => b.bytes - a.bytes).slice(0, 20);
+    return { records, bytes, capBytes, utilization: Math.min(1, bytes / capBytes), mapSize, perSourceBytes, ...this.#counters, sources };
+  }
+
+  /** Records evicted at the global cap since open, by source (T23's report). */
+  evictions(): Map<string, number> {
+    return new Map(this.#evictedBy);
+  }
+
+  /** Bytes and records one source holds (a host, or `self`). */
+  sourceUsage(source: string): { bytes: number; records: number } {
+    const t = this.#ledger.sources.get(source);
+    return { bytes: t?.bytes ?? 0, records: t?.records ?? 0 };
   }
 
   /** The node-level blob saved under `name` (a copy), or undefined. */
@@ -206,8 +231,12 @@ export class Store {
     }
     const now = this.#o.clock.now();
     const ttl = Math.min(MAX_TTL, Math.max(MIN_TTL, input.ttl));
-    const meta = { storedAt: now, expiresAt: now + ttl, size, origin: input.origin };
-    return { key: new Uint8Array(input.key) as Key, value: Buffer.from(input.value), meta };
+    const kind = input.kind ?? ValueKind.IMMUTABLE;
+    const replicas = input.replicas ?? DHT_REPLICATION_FACTOR;
+    if (!Number.isInteger(replicas) || replicas < 0 || replicas > MAX_REPLICATION_FACTOR) throw new RangeError('replicas must be an integer in 0..12');
+    if (input.decide !== undefined && typeof input.decide !== 'function') throw new TypeError('decide must be a function');
+    const meta = { storedAt: now, expiresAt: now + ttl, size, kind, replicas, origin: input.origin };
+    return { key: new Uint8Array(input.key) as Key, value: Buffer.from(input.value), meta, decide: input.decide };
   }
 
   /**
@@ -216,13 +245,20 @@ export class Store {
    * and undone if the transaction or its commit fails.
    */
   async #mutate<T>(body: (c: TxnContext) => T, now = this.#o.clock.now()): Promise<T> {
-    const delta: Ledger = { records: 0, bytes: 0 };
-    const { capBytes, mapSize } = this.#o;
+    const delta = newDelta();
+    const { capBytes, mapSize, perSourceBytes, maxValueBytes } = this.#o;
     try {
-      return await this.#t.root.childTransaction(() => body({ t: this.#t, ledger: this.#ledger, delta, now, capBytes, mapSize }));
+      const result = await this.#t.root.childTransaction(() => body({ t: this.#t, ledger: this.#ledger, delta, now, capBytes, mapSize, perSourceBytes, maxValueBytes }));
+      for (const [source, n] of delta.evicted) {
+        this.#evictedBy.set(source, (this.#evictedBy.get(source) ?? 0) + n);
+        this.#counters.evicted += n;
+      }
+      return result;
     } catch (err) {
       this.#ledger.records -= delta.records;
       this.#ledger.bytes -= delta.bytes;
+      for (const d of delta.sources) tally(this.#ledger.sources, d.source, -d.records, -d.bytes);
+      if (err instanceof Rollback) return err.result as T;
       throw await this.#failure(err);
     }
   }

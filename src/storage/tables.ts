@@ -14,6 +14,8 @@ export interface Tables {
   readonly meta: Database<Buffer, Buffer>;
   /** orderedTime(expiresAt) ‖ key → empty: records in expiry order. */
   readonly expiry: Database<Buffer, Buffer>;
+  /** source ‖ 0 ‖ orderedTime(storedAt) ‖ key → empty: each source's records, oldest first (quotas). */
+  readonly sources: Database<Buffer, Buffer>;
   /** name → node-level blobs (routing snapshot, ...). Not counted against the cap. */
   readonly node: Database<Buffer, string>;
 }
@@ -38,6 +40,7 @@ export function openTables(path: string, mapSize: number): Tables {
     values: root.openDB<Buffer, Buffer>({ name: 'values', ...binary }),
     meta: root.openDB<Buffer, Buffer>({ name: 'meta', ...binary }),
     expiry: root.openDB<Buffer, Buffer>({ name: 'expiry', ...binary }),
+    sources: root.openDB<Buffer, Buffer>({ name: 'sources', ...binary }),
     node: root.openDB<Buffer, string>({ name: 'node', encoding: 'binary', keyEncoding: 'ordered-binary' }),
   };
 }
@@ -73,7 +76,7 @@ export function usedBytes(t: Tables): { used: number; pageSize: number } {
   const all = t.values.getStats() as { root?: unknown; free?: unknown };
   const values = pagesOf(all);
   let pages = 2 + treePages(values) + treePages(pagesOf(all.root)) + treePages(pagesOf(all.free));
-  for (const db of [t.meta, t.expiry, t.node]) pages += treePages(pagesOf(db.getStats()));
+  for (const db of [t.meta, t.expiry, t.sources, t.node]) pages += treePages(pagesOf(db.getStats()));
   const pageSize = values.pageSize > 0 ? values.pageSize : 4096;
   return { used: pages * pageSize, pageSize };
 }

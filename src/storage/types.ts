@@ -3,6 +3,8 @@
  * takes, and the counters `stats` reports. Times are milliseconds on the store's clock.
  */
 import type { Key } from '../id/index.js';
+import type { DhtError } from '../util/index.js';
+import type { ValueKind } from '../wire/index.js';
 
 /** What `put` did: `stored` a new or different value, or `refreshed` identical bytes' expiry. */
 export type PutOutcome = 'stored' | 'refreshed';
@@ -15,7 +17,25 @@ export interface PutInput {
   readonly ttl: number;
   /** Who asked: `host:port` of the peer, or `self` for the node's own publications. */
   readonly origin: string;
+  /** How the value was checked (immutable content, signed mutable record, set). Default IMMUTABLE. */
+  readonly kind?: ValueKind;
+  /** Replication factor the publisher asked for (3..12; 0 = a cached copy). Default 3. */
+  readonly replicas?: number;
+  /**
+   * Decides, inside the write transaction, what to do given the live record under the key (or
+   * null): store `value` (or the input's value), refresh the stored record's expiry, or refuse.
+   * Runs synchronously, so concurrent writes to one key cannot interleave between read and write
+   * (a mutable record's seq check, a set's merge). Without it, identical bytes are refreshed and
+   * anything else replaces the stored value. A `refresh` with nothing live stores the input.
+   */
+  readonly decide?: (stored: StoredValue | null) => PutDecision;
 }
+
+/** What a `decide` callback chose. */
+export type PutDecision =
+  | { readonly action: 'store'; readonly value?: Uint8Array }
+  | { readonly action: 'refresh' }
+  | { readonly action: 'refuse'; readonly error: DhtError };
 
 /** Metadata kept beside each value. */
 export interface RecordMeta {
@@ -27,6 +47,10 @@ export interface RecordMeta {
   readonly size: number;
   /** The origin given to the `put` that stored the current value. */
   readonly origin: string;
+  /** What kind of value it is (ValueKind). */
+  readonly kind: ValueKind;
+  /** Replication factor the publisher asked for (0 for a cached copy). */
+  readonly replicas: number;
 }
 
 /**
@@ -62,4 +86,12 @@ export interface StoreStats {
   refusedTooBig: number;
   /** Automatic sweeps that failed (the next one retries). */
   sweepFailures: number;
+  /** Writes refused because their source is over its per-source quota. */
+  refusedQuota: number;
+  /** Records removed to make room at the global cap (the oldest of the heaviest source). */
+  evicted: number;
+  /** Bytes each source holds (host, or `self`), heaviest first, at most 20 listed. */
+  sources: Array<{ source: string; bytes: number; records: number }>;
+  /** Per-source quota in bytes. */
+  perSourceBytes: number;
 }

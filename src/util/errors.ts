@@ -19,7 +19,13 @@ export type DhtErrorCode =
   | 'DESTROYED'
   | 'ABORTED'
   | 'BAD_REQUEST'
-  | 'BAD_TOKEN';
+  | 'BAD_TOKEN'
+  | 'INVALID_SIGNATURE'
+  | 'SALT_TOO_BIG'
+  | 'SEQ_TOO_LOW'
+  | 'SEQ_REUSED'
+  | 'CAS_MISMATCH'
+  | 'SET_FULL';
 
 /** Numeric codes for errors that travel in an ERROR message. */
 export const WIRE_ERROR_CODES = {
@@ -27,7 +33,19 @@ export const WIRE_ERROR_CODES = {
   /** BEP 5 uses 203 for a bad token too; ours has its own number so publishers can tell. */
   BAD_TOKEN: 204,
   VALUE_TOO_BIG: 205,
+  /** BEP 44: the signature is not valid. */
+  INVALID_SIGNATURE: 206,
+  /** BEP 44: salt longer than 64 bytes. */
+  SALT_TOO_BIG: 207,
   INVALID_CONTENT: 208,
+  /** BEP 44: compare-and-swap mismatch. */
+  CAS_MISMATCH: 301,
+  /** BEP 44: sequence number less than current. */
+  SEQ_TOO_LOW: 302,
+  /** Same seq as the stored record with a different value (BEP 44 leaves this to the node). */
+  SEQ_REUSED: 303,
+  /** A multi-writer set already holds its cap of entries from other signers. */
+  SET_FULL: 304,
   STORAGE_FULL: 507,
   BUSY: 3,
 } as const satisfies Partial<Record<DhtErrorCode, number>>;

@@ -6,9 +6,9 @@
  */
 import { Packr, Unpackr } from 'msgpackr';
 import type { Contact } from '../id/index.js';
-import { ipToBytes } from '../util/index.js';
+import { DHT_REPLICATION_FACTOR, ipToBytes } from '../util/index.js';
 import { PROTOCOL_VERSION, WIRE_LIMITS } from './limits.js';
-import { MessageType, type Message } from './messages.js';
+import { MessageType, type Message, ValueKind } from './messages.js';
 import { validate } from './validate.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true });
@@ -28,8 +28,9 @@ export function encode(m: Message): Uint8Array {
 function fields(m: Message): unknown[] {
   switch (m.type) {
     case 'PING':
-    case 'STORED':
       return [];
+    case 'STORED':
+      return [Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.floor(m.free ?? 0)))];
     case 'PONG': {
       const ip = ipToBytes(m.observed.host);
       if (ip === null) throw new RangeError(`PONG observed host is not an IP literal: ${m.observed.host}`);
@@ -44,7 +45,11 @@ function fields(m: Message): unknown[] {
     case 'VALUE':
       return [m.value, packContacts(m.contacts), m.token];
     case 'STORE':
-      return [m.key, m.value, m.ttl, m.token];
+      return [m.key, m.value, m.ttl, m.token, m.kind ?? ValueKind.IMMUTABLE, m.cas ?? null, m.replicas ?? DHT_REPLICATION_FACTOR];
+    case 'AUDIT':
+      return [m.key, m.nonce];
+    case 'AUDIT_PROOF':
+      return [m.proof];
     case 'ERROR':
       return [m.code, m.message.slice(0, WIRE_LIMITS.maxErrorMessage)];
     case 'GET_RECORD':

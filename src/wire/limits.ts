@@ -2,7 +2,7 @@
  * Every size limit of the wire format, in one place. The decoder enforces each of them; the
  * encoder refuses to build a message that breaks one (a programmer error).
  */
-import { K_BUCKET_SIZE, MAX_MESSAGE_BYTES, MAX_TTL, MAX_VALUE_BYTES, second } from '../util/index.js';
+import { K_BUCKET_SIZE, MAX_MESSAGE_BYTES, MAX_REPLICATION_FACTOR, MAX_TTL, MAX_VALUE_BYTES, second } from '../util/index.js';
 
 /** Protocol version carried in every message. A message of another version is dropped. */
 export const PROTOCOL_VERSION = 1;
@@ -24,6 +24,12 @@ export const WIRE_LIMITS = {
   minRecordRequestPadding: Math.ceil((8 * 1024) / 3),
   /** Bytes of a write token (a truncated keyed BLAKE3, see docs/security.md). */
   tokenBytes: 16,
+  /** Highest replication factor a STORE may ask for (specification: 3..12; 0 marks a cached copy). */
+  maxReplicas: MAX_REPLICATION_FACTOR,
+  /** Bytes of an audit challenge's nonce. */
+  auditNonceBytes: 16,
+  /** Bytes of an audit proof (a keyed BLAKE3 digest). */
+  auditProofBytes: 32,
   /** Transaction ids are unsigned 32-bit integers. */
   maxTid: 0xffff_ffff,
 } as const;

@@ -18,7 +18,16 @@ export const MessageType = {
   ERROR: 9,
   GET_RECORD: 10,
   RECORD: 11,
+  AUDIT: 12,
+  AUDIT_PROOF: 13,
 } as const;
+
+/**
+ * What a STORE carries, which decides how the receiver checks it: immutable content (key =
+ * BLAKE3(value)), a signed mutable record (docs/records.md), or entries of a multi-writer set.
+ */
+export const ValueKind = { IMMUTABLE: 0, MUTABLE: 1, SET: 2 } as const;
+export type ValueKind = (typeof ValueKind)[keyof typeof ValueKind];
 
 export type MessageTypeName = keyof typeof MessageType;
 
@@ -57,9 +66,22 @@ export interface Store extends Header {
   readonly ttl: number;
   /** The token the receiver gave us in a NODES or VALUE answer about `key` (BEP 5 write tokens). */
   readonly token: Uint8Array;
+  /** How the value is checked and merged; IMMUTABLE when omitted. */
+  readonly kind?: ValueKind;
+  /** MUTABLE only: compare-and-swap, the seq the writer expects stored (BEP 44 `cas`); null for none. */
+  readonly cas?: number | null;
+  /** Replicas the publisher wants (3..12), so holders repair to the same factor; 0 for a cached copy. */
+  readonly replicas?: number;
 }
-/** The STORE was committed to disk. */
-export interface Stored extends Header { readonly type: 'STORED' }
+/** The STORE was committed to disk; `free` is the holder's free storage in bytes (a placement hint). */
+export interface Stored extends Header { readonly type: 'STORED'; readonly free?: number }
+/**
+ * A storage audit: prove you hold `key` by returning keyed-BLAKE3(nonce-derived key, value).
+ * See docs/replication.md.
+ */
+export interface Audit extends Header { readonly type: 'AUDIT'; readonly key: Key; readonly nonce: Uint8Array }
+/** Answer to AUDIT: the 32-byte proof, or empty when the value is not held. */
+export interface AuditProof extends Header { readonly type: 'AUDIT_PROOF'; readonly proof: Uint8Array }
 /**
  * Asks for the peer's signed node record. Padded so the reply stays within 3× the request
  * (anti-amplification: a record is ~6.5 KiB, a PING ~50 B).
@@ -70,8 +92,8 @@ export interface RecordReply extends Header { readonly type: 'RECORD'; readonly 
 /** A request failed; `code` is a number of WIRE_ERROR_CODES. */
 export interface ErrorReply extends Header { readonly type: 'ERROR'; readonly code: number; readonly message: string }
 
-export type Request = Ping | FindNode | FindValue | Store | GetRecord;
-export type Response = Pong | Nodes | ValueReply | Stored | ErrorReply | RecordReply;
+export type Request = Ping | FindNode | FindValue | Store | GetRecord | Audit;
+export type Response = Pong | Nodes | ValueReply | Stored | ErrorReply | RecordReply | AuditProof;
 export type Message = Request | Response;
 
 /** A message without its header: what callers build before the RPC layer stamps it. */
@@ -86,12 +108,13 @@ export const REPLY_TYPE = {
   FIND_VALUE: 'VALUE',
   STORE: 'STORED',
   GET_RECORD: 'RECORD',
+  AUDIT: 'AUDIT_PROOF',
 } as const satisfies Record<Request['type'], Response['type']>;
 
 /** Reply type for a given request type. */
 export type ReplyTo<R extends RequestBody> = Extract<Response, { type: (typeof REPLY_TYPE)[R['type']] }>;
 
-const REQUEST_TYPES: ReadonlySet<string> = new Set(['PING', 'FIND_NODE', 'FIND_VALUE', 'STORE', 'GET_RECORD']);
+const REQUEST_TYPES: ReadonlySet<string> = new Set(['PING', 'FIND_NODE', 'FIND_VALUE', 'STORE', 'GET_RECORD', 'AUDIT']);
 
 /** True when `m` is a request (it expects a reply). */
 export function isRequest(m: Message): m is Request {

@@ -6,7 +6,7 @@ import type { Contact, Id } from '../id/index.js';
 import { isId, toId } from '../id/index.js';
 import { bytesToIp, isPort } from '../util/index.js';
 import { PROTOCOL_VERSION, WIRE_LIMITS } from './limits.js';
-import { KNOWN_FLAGS, MessageType, type Message, type MessageTypeName } from './messages.js';
+import { KNOWN_FLAGS, MessageType, type Message, type MessageTypeName, ValueKind } from './messages.js';
 
 const TYPE_NAMES = new Map<number, MessageTypeName>(
   Object.entries(MessageType).map(([name, code]) => [code, name as MessageTypeName]),
@@ -14,8 +14,8 @@ const TYPE_NAMES = new Map<number, MessageTypeName>(
 
 /** Number of fields after the 5 header fields, per type. */
 const FIELD_COUNT: Record<MessageTypeName, number> = {
-  PING: 0, PONG: 2, FIND_NODE: 1, NODES: 2, FIND_VALUE: 1, VALUE: 3, STORE: 4, STORED: 0, ERROR: 2,
-  GET_RECORD: 1, RECORD: 1,
+  PING: 0, PONG: 2, FIND_NODE: 1, NODES: 2, FIND_VALUE: 1, VALUE: 3, STORE: 7, STORED: 1, ERROR: 2,
+  GET_RECORD: 1, RECORD: 1, AUDIT: 2, AUDIT_PROOF: 1,
 };
 
 const isUint = (v: unknown, max: number): v is number =>
@@ -42,8 +42,15 @@ type HeaderFields = { tid: number; sender: Id; flags: number };
 function body(type: MessageTypeName, f: unknown[], h: HeaderFields): Message | null {
   switch (type) {
     case 'PING':
-    case 'STORED':
       return { type, ...h };
+    case 'STORED':
+      return isUint(f[0], Number.MAX_SAFE_INTEGER) ? { type, ...h, free: f[0] } : null;
+    case 'AUDIT':
+      return isId(f[0]) && isBytes(f[1]) && f[1].byteLength === WIRE_LIMITS.auditNonceBytes
+        ? { type, ...h, key: toId(f[0]), nonce: new Uint8Array(f[1]) } : null;
+    case 'AUDIT_PROOF':
+      return isBytes(f[0]) && (f[0].byteLength === 0 || f[0].byteLength === WIRE_LIMITS.auditProofBytes)
+        ? { type, ...h, proof: new Uint8Array(f[0]) } : null;
     case 'PONG': {
       const host = isBytes(f[0]) ? bytesToIp(f[0]) : null;
       if (host === null || !isPort(f[1])) return null;
@@ -87,10 +94,16 @@ function valueReply(f: unknown[], h: HeaderFields): Message | null {
 }
 
 function store(f: unknown[], h: HeaderFields): Message | null {
-  const [key, value, ttl, token] = f;
+  const [key, value, ttl, token, kind, cas, replicas] = f;
   if (!isId(key) || !isBytes(value) || value.byteLength > WIRE_LIMITS.maxValueBytes) return null;
   if (!isUint(ttl, WIRE_LIMITS.maxTtlSeconds) || ttl === 0 || !isToken(token)) return null;
-  return { type: 'STORE', ...h, key: toId(key), value: new Uint8Array(value), ttl, token: new Uint8Array(token) };
+  if (kind !== ValueKind.IMMUTABLE && kind !== ValueKind.MUTABLE && kind !== ValueKind.SET) return null;
+  // cas means something only for a mutable record; elsewhere it must be absent.
+  if (cas !== null && (kind !== ValueKind.MUTABLE || !isUint(cas, Number.MAX_SAFE_INTEGER))) return null;
+  if (!isUint(replicas, WIRE_LIMITS.maxReplicas)) return null;
+  return {
+    type: 'STORE', ...h, key: toId(key), value: new Uint8Array(value), ttl, token: new Uint8Array(token), kind, cas, replicas,
+  };
 }
 
 /**

@@ -139,7 +139,7 @@ describe('Rpc: requests and replies between two nodes', () => {
     const b = await startNode(idOf(0xb2), {}, 2);
     const contact: Contact = { id: idOf(0x33), host: '127.0.0.1', port: 4000 };
     // The first request waits longest, so replies arrive in the reverse order of the requests.
-    const delay = { FIND_NODE: 120, FIND_VALUE: 60, STORE: 0, PING: 0, GET_RECORD: 0 } as const;
+    const delay = { FIND_NODE: 120, FIND_VALUE: 60, STORE: 0, PING: 0, GET_RECORD: 0, AUDIT: 0 } as const;
     let storeToken: Uint8Array | null = null;
     b.rpc.setHandler(async (request) => {
       await sleep(delay[request.type]);
@@ -148,7 +148,8 @@ describe('Rpc: requests and replies between two nodes', () => {
         case 'FIND_VALUE': return { type: 'VALUE', value: request.key.slice(0, 4), contacts: [], token: new Uint8Array(0) };
         case 'STORE': storeToken = request.token; return { type: 'STORED' };
         case 'PING':
-        case 'GET_RECORD': return null;
+        case 'GET_RECORD':
+        case 'AUDIT': return null;
       }
     });
     const arrivals: string[] = [];

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { hour, ManualClock, minute, second } from '../../src/util/index.js';
+import { DHT_REPLICATION_FACTOR, hour, ManualClock, minute, second } from '../../src/util/index.js';
+import { ValueKind } from '../../src/wire/index.js';
 import { SWEEP_BATCH } from '../../src/storage/index.js';
 import { bytes, keyOf, type StoreFixture, useStoreFixture } from './fixtures.js';
 
@@ -102,10 +103,14 @@ describe('Store: keys and entries', () => {
     expect([...store.keys()]).toEqual([keyOf(2), keyOf(3)]);
   });
 
-  it('entries() gives key and metadata of live records', async () => {
+  it('entries() gives key and metadata of live records, kind and replicas included', async () => {
     const store = fx.open({ clock });
     await store.put({ key: keyOf(2), value: bytes(7), ttl: hour, origin: 'peer' });
-    expect([...store.entries()]).toEqual([{ key: keyOf(2), storedAt: 0, expiresAt: hour, size: 7, origin: 'peer' }]);
+    await store.put({ key: keyOf(3), value: bytes(5), ttl: hour, origin: 'self', kind: ValueKind.MUTABLE, replicas: 0 });
+    expect([...store.entries()]).toEqual([
+      { key: keyOf(2), storedAt: 0, expiresAt: hour, size: 7, origin: 'peer', kind: ValueKind.IMMUTABLE, replicas: DHT_REPLICATION_FACTOR },
+      { key: keyOf(3), storedAt: 0, expiresAt: hour, size: 5, origin: 'self', kind: ValueKind.MUTABLE, replicas: 0 },
+    ]);
   });
 });
 

@@ -5,21 +5,42 @@ import { describe, expect, it } from 'vitest';
 import type { Key } from '../../src/id/index.js';
 import { DhtError } from '../../src/util/index.js';
 import { decodeExpiryKey, decodeMeta, encodeExpiryKey, encodeMeta, expiredBound } from '../../src/storage/codec.js';
+import { ValueKind } from '../../src/wire/index.js';
 import { isCapacityError, toStorageError } from '../../src/storage/errors.js';
 
 const key = (n: number): Key => new Uint8Array(32).fill(n) as Key;
 
 describe('storage codec', () => {
-  it('round-trips meta records, origin text included', () => {
-    const meta = { storedAt: 1.5, expiresAt: 7_200_001, size: 262_144, origin: '[::1]:33442 ✓' };
+  it('round-trips meta records, origin text, kind and replicas included', () => {
+    const meta = { storedAt: 1.5, expiresAt: 7_200_001, size: 262_144, kind: ValueKind.SET, replicas: 12, origin: '[::1]:33442 ✓' };
     expect(decodeMeta(encodeMeta(meta))).toEqual(meta);
   });
 
-  it('decodes a short, foreign-version or bad-UTF-8 meta record as null', () => {
-    const good = encodeMeta({ storedAt: 0, expiresAt: 1, size: 1, origin: 'a' });
-    expect(decodeMeta(good.subarray(0, 20))).toBeNull();
-    expect(decodeMeta(Uint8Array.from([2, ...good.subarray(1)]))).toBeNull();
-    expect(decodeMeta(Uint8Array.from([...good.subarray(0, 21), 0xff]))).toBeNull();
+  it('round-trips any meta record (property)', () => {
+    const time = fc.double({ noNaN: true, noDefaultInfinity: true });
+    const meta = fc.record({
+      storedAt: time,
+      expiresAt: time,
+      size: fc.integer({ min: 0, max: 0xffff_ffff }),
+      kind: fc.constantFrom(ValueKind.IMMUTABLE, ValueKind.MUTABLE, ValueKind.SET),
+      replicas: fc.integer({ min: 0, max: 12 }),
+      origin: fc.string({ unit: 'grapheme' }),
+    });
+    fc.assert(fc.property(meta, (m) => {
+      const bytes = encodeMeta(m);
+      expect(bytes[0]).toBe(2); // written as version 2
+      expect(decodeMeta(bytes)).toEqual(m);
+    }));
+  });
+
+  it('decodes a short, foreign-version, unknown-kind or bad-UTF-8 meta record as null', () => {
+    const good = encodeMeta({ storedAt: 0, expiresAt: 1, size: 1, kind: ValueKind.IMMUTABLE, replicas: 3, origin: 'a' });
+    expect(decodeMeta(good)).not.toBeNull();
+    expect(decodeMeta(good.subarray(0, 22))).toBeNull(); // version 2 header is 23 bytes
+    expect(decodeMeta(Uint8Array.from([1, ...good.subarray(1, 20)]))).toBeNull(); // version 1 header is 21 bytes
+    for (const version of [0, 3, 255]) expect(decodeMeta(Uint8Array.from([version, ...good.subarray(1)]))).toBeNull();
+    expect(decodeMeta(Uint8Array.from([...good.subarray(0, 21), 3, ...good.subarray(22)]))).toBeNull(); // kind 3
+    expect(decodeMeta(Uint8Array.from([...good.subarray(0, 23), 0xff]))).toBeNull();
   });
 
   it('expiry keys sort by time, then key, for negative and positive times alike', () => {

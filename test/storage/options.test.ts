@@ -25,6 +25,8 @@ describe('Store.open: option validation', () => {
     ['maxValueBytes NaN', { maxValueBytes: NaN }, RangeError, 'options.maxValueBytes must be a positive integer (bytes)'],
     ['mapSize below 64 KiB', { mapSize: 4096 }, RangeError, 'options.mapSize must be an integer of at least 65536 (bytes)'],
     ['mapSize infinite', { mapSize: Infinity }, RangeError, 'options.mapSize must be an integer of at least 65536 (bytes)'],
+    ['perSourceBytes zero', { perSourceBytes: 0 }, RangeError, 'options.perSourceBytes must be a positive integer (bytes)'],
+    ['perSourceBytes fractional', { perSourceBytes: 2.5 }, RangeError, 'options.perSourceBytes must be a positive integer (bytes)'],
   ];
   for (const [name, patch, type, message] of cases) {
     it(`rejects ${name}: "${message}"`, () => {
@@ -48,6 +50,17 @@ describe('Store.open: option validation', () => {
   it('derives the default map size from the cap given', () => {
     expect(fx.open({ capBytes: 10 * MiB }).stats().mapSize).toBe(20 * MiB + MAP_SIZE_SLACK);
   });
+
+  it('derives the default per-source quota from the cap: an eighth, rounded down', async () => {
+    const byDefault = fx.open();
+    expect(byDefault.stats().perSourceBytes).toBe(DEFAULT_STORAGE_CAP / 8);
+    await byDefault.close();
+    expect(fx.open({ capBytes: 1001 }).stats().perSourceBytes).toBe(125);
+  });
+
+  it('keeps a per-source quota given explicitly', () => {
+    expect(fx.open({ capBytes: 1000, perSourceBytes: 777 }).stats().perSourceBytes).toBe(777);
+  });
 });
 
 describe('Store.put: input validation', () => {
@@ -60,5 +73,17 @@ describe('Store.put: input validation', () => {
     await expect(store.put({ ...base, origin: 7 as unknown as string })).rejects.toThrow(new TypeError('origin must be a string'));
     expect(() => store.get(new Uint8Array(33) as Key)).toThrow(TypeError);
     expect(store.stats().records).toBe(0);
+  });
+
+  it('rejects replicas outside 0..12 or fractional, and a decide that is not a function', async () => {
+    const store = fx.open({ clock: new ManualClock(0) });
+    const base = { key: keyOf(1), value: bytes(1), ttl: hour, origin: 'a' };
+    for (const replicas of [-1, 13, 1.5, NaN]) {
+      await expect(store.put({ ...base, replicas })).rejects.toThrow(new RangeError('replicas must be an integer in 0..12'));
+    }
+    await expect(store.put({ ...base, decide: 'store' as unknown as () => { action: 'store' } })).rejects.toThrow(new TypeError('decide must be a function'));
+    expect(await store.put({ ...base, replicas: 0 })).toBe('stored');
+    expect(await store.put({ ...base, key: keyOf(2), replicas: 12 })).toBe('stored');
+    expect(store.stats().records).toBe(2);
   });
 });

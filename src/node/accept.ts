@@ -1,0 +1,100 @@
+/**
+ * What a storage node checks before it writes a STORE, by value kind (docs/records.md):
+ * immutable content must hash to its key; a mutable record must be well formed, keyed by
+ * BLAKE3(public key ‖ salt), signed (verified in the pool) and follow BEP 44's seq and CAS rules;
+ * set entries must each be signed by their own signer and are merged into what is stored.
+ * Cheap checks come first; the signature check runs only on a well-formed record.
+ */
+import type { CryptoPool } from '../crypto/index.js';
+import type { Key } from '../id/index.js';
+import type { PutDecision, StoredValue } from '../storage/index.js';
+import { bytesEqual, DhtError, type DhtErrorCode } from '../util/index.js';
+import {
+  checkEntryShape, checkMutableShape, decideMutable, decodeMutable, decodeSet, encodeSet, mergeSet, type MutableRecord,
+  mutableSigningPayload, type SetEntry, setEntrySigningPayload,
+} from '../values/index.js';
+import { type Store, ValueKind } from '../wire/index.js';
+
+/** A checked STORE: the bytes to write and the in-transaction decision. */
+export interface Accepted {
+  readonly value: Uint8Array;
+  readonly decide?: (stored: StoredValue | null) => PutDecision;
+}
+
+/** A refusal with its wire code; `penalise` marks answers only a faulty or hostile peer sends. */
+export class Refusal extends DhtError {
+  constructor(code: DhtErrorCode, message: string, readonly penalise: boolean) {
+    super(code, message);
+  }
+}
+
+/** Checks a STORE's value for its kind; resolves with what to write or rejects with a Refusal. */
+export async function acceptStore(pool: CryptoPool, request: Store, now: number): Promise<Accepted> {
+  switch (request.kind ?? ValueKind.IMMUTABLE) {
+    case ValueKind.IMMUTABLE:
+      return acceptImmutable(pool, request.key, request.value);
+    case ValueKind.MUTABLE:
+      return acceptMutable(pool, request.key, request.value, request.cas ?? null);
+    default:
+      return acceptSet(pool, request.key, request.value, now);
+  }
+}
+
+async function acceptImmutable(pool: CryptoPool, key: Key, value: Uint8Array): Promise<Accepted> {
+  // The decoder gave the value its own buffer, so the pool may take it and hand it back.
+  const { digest, data } = await pool.hash(value);
+  if (!bytesEqual(digest, key)) throw new Refusal('INVALID_CONTENT', 'value does not hash to its key', true);
+  return { value: data };
+}
+
+async function acceptMutable(pool: CryptoPool, key: Key, bytes: Uint8Array, cas: number | null): Promise<Accepted> {
+  const record = decodeMutable(bytes);
+  if (record === null) throw new Refusal('BAD_REQUEST', 'malformed mutable record', true);
+  const problem = checkMutableShape(record, key);
+  if (problem !== null) throw new Refusal(problem, `mutable record refused: ${problem}`, problem === 'BAD_REQUEST');
+  if (!(await verifyMutable(pool, record))) throw new Refusal('INVALID_SIGNATURE', 'invalid signature', true);
+  return { value: bytes, decide: (stored) => mutableDecision(stored, record, cas) };
+}
+
+/** True when the record's signature is valid (checked in the pool). */
+export function verifyMutable(pool: CryptoPool, r: MutableRecord): Promise<boolean> {
+  return pool.verify({ publicKey: r.publicKey, message: mutableSigningPayload(r.salt, r.seq, r.value), signature: r.signature });
+}
+
+function mutableDecision(stored: StoredValue | null, incoming: MutableRecord, cas: number | null): PutDecision {
+  // What we stored was checked on the way in; unreadable bytes (another kind) are replaced.
+  const old = stored === null || stored.kind !== ValueKind.MUTABLE ? null : decodeMutable(stored.value);
+  const d = decideMutable(old, incoming, cas);
+  if (d.action !== 'refuse') return d;
+  const seq = old === null ? 'none' : String(old.seq);
+  return { action: 'refuse', error: new DhtError(d.code, `${d.code.toLowerCase().replace(/_/g, ' ')} (stored seq ${seq})`) };
+}
+
+async function acceptSet(pool: CryptoPool, key: Key, bytes: Uint8Array, now: number): Promise<Accepted> {
+  const entries = decodeSet(bytes);
+  if (entries === null || entries.length === 0) throw new Refusal('BAD_REQUEST', 'malformed set entries', true);
+  for (const e of entries) {
+    const problem = checkEntryShape(e);
+    if (problem !== null) throw new Refusal(problem, `set entry refused: ${problem}`, problem === 'BAD_REQUEST');
+  }
+  const valid = await Promise.all(entries.map((e) => verifyEntry(pool, key, e)));
+  if (valid.includes(false)) throw new Refusal('INVALID_SIGNATURE', 'a set entry is not signed by its signer', true);
+  return { value: bytes, decide: (stored) => setDecision(stored, entries, now) };
+}
+
+/** True when the entry is signed by the key it carries, for this set key. */
+export function verifyEntry(pool: CryptoPool, key: Key, e: SetEntry): Promise<boolean> {
+  return pool.verify({ publicKey: e.publicKey, message: setEntrySigningPayload(key, e.seq, e.expiresAt, e.value), signature: e.signature });
+}
+
+function setDecision(stored: StoredValue | null, incoming: readonly SetEntry[], now: number): PutDecision {
+  const old = stored === null || stored.kind !== ValueKind.SET ? [] : decodeSet(stored.value) ?? [];
+  const m = mergeSet(old, incoming, now);
+  if (m.added + m.replaced === 0) {
+    if (m.refusedFull > 0) return { action: 'refuse', error: new DhtError('SET_FULL', 'the set holds its cap of entries from other signers') };
+    if (m.refusedStale > 0 && m.unchanged === 0) return { action: 'refuse', error: new DhtError('SEQ_TOO_LOW', 'set entry older than the stored one') };
+    if (m.expired === 0) return { action: 'refresh' };
+  }
+  if (m.entries.length === 0) return { action: 'refuse', error: new DhtError('BAD_REQUEST', 'every entry has expired') };
+  return { action: 'store', value: encodeSet(m.entries) };
+}

@@ -1,0 +1,209 @@
+/**
+ * Republish and repair (docs/replication.md). Every round, the replicator takes a bounded batch
+ * of the records this node holds (round-robin over the key space) and, for each, finds the r
+ * nodes that should hold it (lookup + placement): its own publications are re-sent to them (the
+ * holders refresh their TTL: republish); a record it holds for others is audited at each of
+ * them, and sent to those that lack it (repair). A node that learns of a new close contact
+ * queues the keys that contact should hold, ahead of the round-robin.
+ */
+import type { Contact, Key } from '../id/index.js';
+import { compareDistance, idEquals, idToHex } from '../id/index.js';
+import type { RecordMeta, Store } from '../storage/index.js';
+import { SELF_SOURCE } from '../storage/index.js';
+import type { Clock, Timer } from '../util/index.js';
+import { ValueKind } from '../wire/index.js';
+import { AUDIT_NONCE_BYTES, auditPasses } from './audit.js';
+
+/** How a round reaches the network; the node supplies these (lookups, RPCs, the pool). */
+export interface ReplicatorDeps {
+  readonly clock: Clock;
+  readonly store: Store;
+  readonly self: Contact;
+  randomBytes(n: number): Uint8Array;
+  /** The nodes that should hold `key`, best first (lookup + placement), this node possibly among them. */
+  targets(key: Key, r: number, size: number): Promise<Contact[]>;
+  /** Sends the record to `c`; true when it acknowledged. */
+  send(c: Contact, key: Key, value: Uint8Array, meta: RecordMeta): Promise<boolean>;
+  /** Challenges `c`; the proof (empty when it does not hold the key), or null when it did not answer. */
+  audit(c: Contact, key: Key, nonce: Uint8Array): Promise<Uint8Array | null>;
+  /** The proof this node expects for its own copy. */
+  proof(nonce: Uint8Array, key: Key, value: Uint8Array): Promise<Uint8Array>;
+  /** Audit outcome for reputation: 'pass', 'fail' (wrong bytes), 'missing', 'silent'. */
+  onAudit(c: Contact, outcome: 'pass' | 'fail' | 'missing' | 'silent'): void;
+}
+
+export interface ReplicatorInit {
+  /** Time between rounds, ms. */
+  interval: number;
+  /** How often a publisher re-sends its own records, ms (≥ interval). */
+  republishInterval: number;
+  /** Records handled per round at most (bounds the traffic of a node holding millions). */
+  batch: number;
+}
+
+/** Counters of the replicator (extended stats, docs/replication.md). */
+export interface ReplicationStats {
+  rounds: number;
+  checked: number;
+  republished: number;
+  /** Replicas created at nodes that lacked the record. */
+  repaired: number;
+  auditsPassed: number;
+  auditsFailed: number;
+  auditsMissing: number;
+  auditsSilent: number;
+  failures: number;
+  /** Live holders (this node included) found for each record checked in the last round: min / median. */
+  lastRoundMinHolders: number;
+  lastRoundMedianHolders: number;
+}
+
+/** Runs republish and repair rounds for one node's store. */
+export class Replicator {
+  readonly #d: ReplicatorDeps;
+  readonly #o: ReplicatorInit;
+  readonly #stats: ReplicationStats = {
+    rounds: 0, checked: 0, republished: 0, repaired: 0, auditsPassed: 0, auditsFailed: 0, auditsMissing: 0, auditsSilent: 0, failures: 0,
+    lastRoundMinHolders: 0, lastRoundMedianHolders: 0,
+  };
+  /** Keys to check ahead of the round-robin (a new close contact appeared). */
+  readonly #urgent = new Map<string, Key>();
+  /** Where the round-robin resumes: the last key checked. */
+  #cursor: Key | null = null;
+  /** Own publications: key hex → last republish time. */
+  readonly #republishedAt = new Map<string, number>();
+  #timer: Timer | null = null;
+  #running: Promise<void> | null = null;
+  #closed = false;
+
+  constructor(deps: ReplicatorDeps, init: ReplicatorInit) {
+    this.#d = deps;
+    this.#o = init;
+  }
+
+  /** Starts rounds every `interval` (one at a time). */
+  start(): void {
+    this.#timer ??= this.#d.clock.setInterval(() => { void this.round(); }, this.#o.interval);
+  }
+
+  /** Runs one round now (or joins the running one). */
+  round(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#running ??= this.#round().finally(() => { this.#running = null; });
+    return this.#running;
+  }
+
+  /**
+   * A contact joined the table: queue the held keys it is closer to than this node, so it gets
+   * them in the next round instead of a full cycle later. Scans at most `batch` keys.
+   */
+  nodeLearned(c: Contact): void {
+    let scanned = 0;
+    for (const e of this.#d.store.entries()) {
+      if (++scanned > this.#o.batch) break;
+      if (e.replicas === 0) continue;
+      if (compareDistance(e.key, c.id, this.#d.self.id) < 0) this.#urgent.set(idToHex(e.key), e.key);
+    }
+  }
+
+  stats(): ReplicationStats {
+    return { ...this.#stats };
+  }
+
+  /** Stops the timer; a running round finishes its current record. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#timer?.cancel();
+    this.#timer = null;
+    await this.#running?.catch(() => {});
+  }
+
+  async #round(): Promise<void> {
+    this.#stats.rounds++;
+    const holders: number[] = [];
+    for (const key of this.#pick()) {
+      if (this.#closed) break;
+      const found = this.#d.store.getCopy(key);
+      if (found === undefined || found.replicas === 0) continue;
+      try {
+        holders.push(await this.#check(key, found.value, found));
+      } catch {
+        this.#stats.failures++; // a lookup or RPC failure; the record is tried again next cycle
+      }
+    }
+    holders.sort((a, b) => a - b);
+    this.#stats.lastRoundMinHolders = holders[0] ?? 0;
+    this.#stats.lastRoundMedianHolders = holders[Math.floor(holders.length / 2)] ?? 0;
+  }
+
+  /** The urgent keys, then the next keys of the round-robin, `batch` in all. */
+  #pick(): Key[] {
+    const picked = [...this.#urgent.values()].slice(0, this.#o.batch);
+    for (const k of picked) this.#urgent.delete(idToHex(k));
+    const after = this.#cursor;
+    let wrapped = false;
+    for (const e of this.#d.store.entries()) {
+      if (picked.length >= this.#o.batch) break;
+      if (after !== null && !wrapped && Buffer.compare(e.key, after) <= 0) continue;
+      picked.push(e.key);
+    }
+    if (picked.length < this.#o.batch && after !== null) {
+      wrapped = true;
+      for (const e of this.#d.store.entries()) {
+        if (picked.length >= this.#o.batch || Buffer.compare(e.key, after) > 0) break;
+        if (!picked.some((k) => idEquals(k, e.key))) picked.push(e.key);
+      }
+    }
+    this.#cursor = picked.length === 0 ? null : picked[picked.length - 1]!;
+    return picked;
+  }
+
+  /** Brings one record's holders up to r; resolves with the live holders it found. */
+  async #check(key: Key, value: Uint8Array, meta: RecordMeta): Promise<number> {
+    this.#stats.checked++;
+    const targets = await this.#d.targets(key, meta.replicas, value.byteLength);
+    const now = this.#d.clock.now();
+    const hex = idToHex(key);
+    const own = meta.origin === SELF_SOURCE;
+    const republish = own && now - (this.#republishedAt.get(hex) ?? -Infinity) >= this.#o.republishInterval;
+    if (republish) this.#republishedAt.set(hex, now);
+    let live = 0;
+    for (const c of targets.slice(0, meta.replicas)) {
+      if (idEquals(c.id, this.#d.self.id)) { live++; continue; }
+      if (republish) {
+        if (await this.#d.send(c, key, value, meta)) { live++; this.#stats.republished++; }
+        continue;
+      }
+      live += (await this.#repairAt(c, key, value, meta)) ? 1 : 0;
+    }
+    return live;
+  }
+
+  /** Audits one target and sends it the record when it lacks it; true when it holds it after. */
+  async #repairAt(c: Contact, key: Key, value: Uint8Array, meta: RecordMeta): Promise<boolean> {
+    const nonce = this.#d.randomBytes(AUDIT_NONCE_BYTES);
+    const [proof, expected] = await Promise.all([this.#d.audit(c, key, nonce), this.#d.proof(nonce, key, value)]);
+    if (proof === null) {
+      this.#stats.auditsSilent++;
+      this.#d.onAudit(c, 'silent');
+      return false;
+    }
+    if (proof.byteLength > 0 && auditPasses(expected, proof)) {
+      this.#stats.auditsPassed++;
+      this.#d.onAudit(c, 'pass');
+      return true;
+    }
+    // Mutable records and sets legitimately differ between holders (a newer seq, another merge):
+    // a mismatch there is not a fault, and the STORE below brings either side up to date.
+    if (proof.byteLength > 0 && meta.kind === ValueKind.IMMUTABLE) {
+      this.#stats.auditsFailed++;
+      this.#d.onAudit(c, 'fail');
+    } else if (proof.byteLength === 0) {
+      this.#stats.auditsMissing++;
+      this.#d.onAudit(c, 'missing');
+    }
+    const sent = await this.#d.send(c, key, value, meta);
+    if (sent) this.#stats.repaired++;
+    return sent;
+  }
+}
