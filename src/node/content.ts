@@ -59,9 +59,10 @@ export async function putStream(ctx: OperationsContext, source: AsyncIterable<Ui
     opts.signal?.throwIfAborted();
     if (keys.length >= MAX_MANIFEST_CHUNKS) throw DhtError.valueTooBig(size + chunk.byteLength, MAX_MANIFEST_CHUNKS * CHUNK_BYTES);
     const index = keys.length;
+    const length = chunk.byteLength; // read now: the pool takes the chunk's buffer
     keys.push(null as unknown as Key); // filled when the chunk's hash is known
     const task = storeChunk(ctx, chunk, ttl, r, opts.signal).then(
-      (key) => { keys[index] = key; size += chunk.byteLength; opts.onProgress?.(size); },
+      (key) => { keys[index] = key; size += length; opts.onProgress?.(size); },
       (err: unknown) => { failure ??= err; },
     );
     const tracked = task.finally(() => inFlight.delete(tracked));

@@ -6,7 +6,7 @@
  */
 import type { SigningKeys } from '../crypto/index.js';
 import type { Contact, Key } from '../id/index.js';
-import { compareDistance, idEquals, idToHex } from '../id/index.js';
+import { idEquals, idToHex } from '../id/index.js';
 import type { FoundValue, LookupResult } from '../lookup/index.js';
 import { DhtError } from '../util/index.js';
 import {
@@ -139,11 +139,13 @@ function bestOf(records: readonly FoundRecord[]): FoundRecord | null {
 
 /**
  * Entry correction (libp2p kad spec): the best record goes to every holder that served an older
- * one and to the closest r nodes that answered without any. Resolves with how many accepted.
+ * one and to those of the r closest nodes that answered without any. Resolves with how many accepted.
  */
 async function correct(ctx: OperationsContext, key: Key, bytes: Uint8Array, stale: Contact[], lookup: LookupResult, tokens: TokenMap): Promise<number> {
   const r = ctx.options.replicationFactor;
-  const missing = lookup.lacking.slice().sort((a, b) => compareDistance(key, a.id, b.id)).slice(0, r);
+  // Only the r closest that answered without a record: farther nodes are not where it belongs.
+  const lacking = new Set(lookup.lacking.map((c) => idToHex(c.id)));
+  const missing = lookup.closest.slice(0, r).filter((c) => lacking.has(idToHex(c.id)));
   const targets = [...stale, ...missing].filter((c, i, all) => all.findIndex((o) => idEquals(o.id, c.id)) === i);
   const write: Write = { key, value: bytes, ttl: ctx.options.defaultTtl, tokens, kind: ValueKind.MUTABLE, cas: null, r };
   const outcomes = await Promise.all(targets.map((c) => storeOne(ctx, c, write)));

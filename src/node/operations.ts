@@ -188,6 +188,8 @@ export async function publish(ctx: OperationsContext, write: Write, signal?: Abo
     isBad: (c) => ctx.reputation.isBad(c.id, now), fits: (c) => ctx.capacity.fits(c.id, write.value.byteLength, now),
   });
   const { replicas, refusals } = await storeOnFirst(ctx, order, write);
+  const conflict = refusals.find((code) => CONFLICTS.has(code));
+  if (conflict !== undefined) throw new DhtError(conflict, `a holder refused ${idToHex(write.key)}: ${conflict} (stored on ${replicas.length} before it)`);
   if (replicas.length > 0 && ctx.store !== null && write.keepLocal !== false && !replicas.some((c) => idEquals(c.id, ctx.self.id))) {
     await storeLocally(ctx, write).catch(() => {}); // the publisher's copy is a convenience: full or refused here changes nothing for the holders
   }
@@ -204,17 +206,24 @@ async function storeOnFirst(ctx: OperationsContext, candidates: Contact[], write
   const replicas: Contact[] = [];
   const refusals: DhtErrorCode[] = [];
   let next = 0;
+  let conflict = false;
   const worker = async (): Promise<void> => {
-    while (replicas.length < write.r && next < candidates.length) {
+    while (!conflict && replicas.length < write.r && next < candidates.length) {
       const c = candidates[next++]!;
       const outcome = await storeOne(ctx, c, write);
       if (outcome === 'stored') replicas.push(c);
       else if (outcome !== 'failed') refusals.push(outcome);
+      // A holder has a newer record or another value at this seq: writing ours to nodes further
+      // away would only plant an outdated record where readers look. Stop and tell the writer.
+      if (outcome !== 'stored' && CONFLICTS.has(outcome)) conflict = true;
     }
   };
   await Promise.all(Array.from({ length: write.r }, worker));
   return { replicas: replicas.sort((a, b) => compareDistance(write.key, a.id, b.id)).slice(0, write.r), refusals };
 }
+
+/** Refusals meaning the network holds a newer or conflicting mutable record. */
+const CONFLICTS: ReadonlySet<string> = new Set(['SEQ_TOO_LOW', 'SEQ_REUSED', 'CAS_MISMATCH']);
 
 /** Refusals that say something about the value itself rather than about the holder. */
 const VALUE_REFUSALS: ReadonlySet<DhtErrorCode> = new Set(['SEQ_TOO_LOW', 'SEQ_REUSED', 'CAS_MISMATCH', 'INVALID_SIGNATURE', 'SALT_TOO_BIG', 'VALUE_TOO_BIG', 'SET_FULL', 'INVALID_CONTENT']);
