@@ -122,4 +122,5 @@ export const THRESHOLDS = {
     /** §5 T22: token validity ≤ 2 rotation periods (BEP 5: accept ≤ 10 min). */
     validity_max_rotations: 2,
   },
+  // Values and replication (T20, T21, T23, T24, T25, T27, T28): one block per test, in id order.
 } as const satisfies Record<string, Record<string, number>>;
