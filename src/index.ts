@@ -12,3 +12,10 @@ export {
   DHT_PORT, K_BUCKET_SIZE, DHT_REPLICATION_FACTOR, MIN_REPLICATION_FACTOR, MAX_REPLICATION_FACTOR, PING_TIMEOUT,
   QUERY_TIMEOUT, MAX_VALUE_BYTES, DEFAULT_TTL, MAX_TTL,
 } from './util/index.js';
+export {
+  setKey, mutableKey, type MutableRecord, type SetEntry, type Manifest, MAX_SALT_BYTES, MAX_MUTABLE_VALUE_BYTES,
+  MAX_SET_ENTRY_VALUE_BYTES, MAX_SET_ENTRIES, CHUNK_BYTES,
+} from './values/index.js';
+export type { ReplicationStats } from './replication/index.js';
+export { prepareAudits, auditPasses, type PreparedAudit } from './replication/index.js';
+export { ReputationBook, type PeerReputation } from './reputation/index.js';

@@ -9,3 +9,7 @@ export { createTestnet, type Testnet, type TestnetOptions } from './testnet.js';
 export { PoolHandshake } from './handshake.js';
 export { RecordBook, type RecordCounters } from './records.js';
 export { WriteTokens, TOKEN_ROTATION } from './tokens.js';
+export type { PutMutableOptions, PutMutableResult, GetMutableOptions, GetMutableResult } from './mutable.js';
+export type { AddToSetOptions, GetSetResult } from './sets.js';
+export type { PutStreamOptions, PutStreamResult, GetStreamOptions } from './content.js';
+export { chunkRoot } from './content.js';

@@ -312,7 +312,10 @@ export class DhtNode {
   /** Summary statistics (docs/stats.md). */
   stats(): DhtStats {
     const s = this.#state();
-    return buildStats({ self: s.self, table: s.table, rpc: s.rpc, store: s.store, peers: this.#peers, k: this.options.k, now: this.options.clock.now() });
+    return buildStats({
+      self: s.self, table: s.table, rpc: s.rpc, store: s.store, peers: this.#peers, k: this.options.k, now: this.options.clock.now(),
+      replicated: s.replicator?.stats().lastRoundReplicated ?? 1,
+    });
   }
 
   /** Detailed counters of every layer (for the API, metrics and tests). */
@@ -321,7 +324,7 @@ export class DhtNode {
     return extendedStats({
       transport: s.transport, channel: s.channel, handshake: s.handshake, rpc: s.rpc, table: s.table, store: s.store,
       maintainer: s.maintainer, invalidStores: this.#invalidStores, badTokens: this.#badTokens, pool: s.pool, records: s.records,
-      eventLoop: s.eventLoop,
+      eventLoop: s.eventLoop, replication: s.replicator?.stats() ?? null, reputation: this.#reputation.stats(this.options.clock.now()),
     });
   }
 

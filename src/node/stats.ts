@@ -8,6 +8,8 @@ import type { Contact, NodeId } from '../id/index.js';
 import { distance, ID_BYTES } from '../id/index.js';
 import type { RoutingTable } from '../routing/index.js';
 import type { Rpc, RpcCounters } from '../rpc/index.js';
+import type { ReplicationStats } from '../replication/index.js';
+import type { ReputationStats } from '../reputation/index.js';
 import type { Store } from '../storage/index.js';
 import type { ChannelCounters, SecureChannel, Transport, TransportCounters } from '../transport/index.js';
 import type { PoolHandshake } from './handshake.js';
@@ -115,6 +117,8 @@ export interface StatsSources {
   peers: ActivePeers;
   k: number;
   now: number;
+  /** Share of the records checked in the last replication round that had all r holders (1 when none). */
+  replicated: number;
 }
 
 /** Computes DhtStats from the node's parts. */
@@ -132,7 +136,7 @@ export function buildStats(s: StatsSources): DhtStats {
     totalMessagesReceived: sum(c.received),
     routingTableSize: tableSize,
     storageUtilization: s.store === null ? 0 : Math.round(s.store.stats().utilization * 1e6) / 1e6,
-    networkHealth: round3(s.peers.successRatio * fill),
+    networkHealth: round3(s.peers.successRatio * fill * s.replicated),
   };
 }
 
@@ -151,6 +155,10 @@ export interface ExtendedStats {
     rejections: RoutingTable['rejections'];
   };
   storage: ReturnType<Store['stats']> | null;
+  /** Repair, audits and republish (docs/replication.md); null on an ephemeral client. */
+  replication: ReplicationStats | null;
+  /** Reputation book: peers tracked, peers below the bad threshold, lifetime event counts. */
+  reputation: ReputationStats;
   maintenance: MaintainerCounters;
   invalidStores: number;
   /** STOREs refused for a missing, foreign or expired write token. */
@@ -166,6 +174,7 @@ export interface ExtendedStats {
 export function extendedStats(p: {
   transport: Transport; channel: SecureChannel; handshake: PoolHandshake; rpc: Rpc; table: RoutingTable; store: Store | null;
   maintainer: TableMaintainer; invalidStores: number; badTokens: number; pool: CryptoPool; records: RecordBook; eventLoop: IntervalHistogram;
+  replication: ReplicationStats | null; reputation: ReputationStats;
 }): ExtendedStats {
   const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
   const h = p.eventLoop;
@@ -178,6 +187,8 @@ export function extendedStats(p: {
       diversity: p.table.diversity(), rejections: { ...p.table.rejections },
     },
     storage: p.store?.stats() ?? null,
+    replication: p.replication,
+    reputation: p.reputation,
     maintenance: { ...p.maintainer.counters },
     invalidStores: p.invalidStores,
     badTokens: p.badTokens,

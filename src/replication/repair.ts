@@ -56,6 +56,8 @@ export interface ReplicationStats {
   /** Live holders (this node included) found for each record checked in the last round: min / median. */
   lastRoundMinHolders: number;
   lastRoundMedianHolders: number;
+  /** Share of the records checked in the last round that have all r holders (1 before any round). */
+  lastRoundReplicated: number;
 }
 
 /** Runs republish and repair rounds for one node's store. */
@@ -64,7 +66,7 @@ export class Replicator {
   readonly #o: ReplicatorInit;
   readonly #stats: ReplicationStats = {
     rounds: 0, checked: 0, republished: 0, repaired: 0, auditsPassed: 0, auditsFailed: 0, auditsMissing: 0, auditsSilent: 0, failures: 0,
-    lastRoundMinHolders: 0, lastRoundMedianHolders: 0,
+    lastRoundMinHolders: 0, lastRoundMedianHolders: 0, lastRoundReplicated: 1,
   };
   /** Keys to check ahead of the round-robin (a new close contact appeared). */
   readonly #urgent = new Map<string, Key>();
@@ -121,17 +123,21 @@ export class Replicator {
   async #round(): Promise<void> {
     this.#stats.rounds++;
     const holders: number[] = [];
+    let complete = 0;
     for (const key of this.#pick()) {
       if (this.#closed) break;
       const found = this.#d.store.getCopy(key);
       if (found === undefined || found.replicas === 0) continue;
       try {
-        holders.push(await this.#check(key, found.value, found));
+        const live = await this.#check(key, found.value, found);
+        holders.push(live);
+        if (live >= found.replicas) complete++;
       } catch {
         this.#stats.failures++; // a lookup or RPC failure; the record is tried again next cycle
       }
     }
     holders.sort((a, b) => a - b);
+    this.#stats.lastRoundReplicated = holders.length === 0 ? 1 : complete / holders.length;
     this.#stats.lastRoundMinHolders = holders[0] ?? 0;
     this.#stats.lastRoundMedianHolders = holders[Math.floor(holders.length / 2)] ?? 0;
   }
