@@ -122,5 +122,86 @@ export const THRESHOLDS = {
     /** §5 T22: token validity ≤ 2 rotation periods (BEP 5: accept ≤ 10 min). */
     validity_max_rotations: 2,
   },
+  T20: {
+    /** §5 T20: "invalid signature 206" (BEP 44). Case figures hold the wire code answered; 0 = STORED. */
+    case_bad_signature_code: 206,
+    /** §5 T20: "seq less than current 302" (BEP 44). */
+    case_seq_lower_code: 302,
+    /** §5 T20: seq = stored with a different value → "SEQ_REUSED" (hyperdht; our wire code 303). */
+    case_seq_reused_code: 303,
+    /** §5 T20: seq = stored with the same value → "accept and refresh the TTL" (0 = STORED). */
+    case_seq_equal_same_value_code: 0,
+    /** §5 T20: "accept and refresh the TTL": the refreshed record outlives its first TTL (1 = yes). */
+    ttl_refreshed: 1,
+    /** §5 T20: "CAS mismatch 301" (BEP 44: "MUST emit 301 errors if the cas mismatches"). */
+    case_cas_mismatch_code: 301,
+    /** BEP 44 `cas`: a cas equal to the stored seq passes (the newer record of the replay case; 0 = STORED). */
+    case_cas_match_code: 0,
+    /** §5 T20: cas on a missing key → "accept (BEP 44: 'SHOULD be ignored')" (0 = STORED). */
+    case_cas_missing_key_code: 0,
+    /** §5 T20: "salt too big 207" (BEP 44: salt ≤ 64 B). */
+    case_salt_too_big_code: 207,
+    /** §5 T20: "value too big 205" (our limit: 64 KiB inside a record). */
+    case_value_too_big_code: 205,
+    /** §5 T20: target ≠ BLAKE3(pk ‖ salt) → "reject" (INVALID_CONTENT 208). */
+    case_wrong_target_code: 208,
+    /** §5 T20: replay of an old valid record after a newer one → "reject" (seq less than current 302). */
+    case_replay_old_code: 302,
+    /** §5 T20: "A GET never returns a lower seq than one already acknowledged." */
+    reads_below_acked_seq: 0,
+  },
+  T23: {
+    /** §5 T23: "A per-IP quota holds (e.g. ≤ 1/8 of global)": the most bytes one IP holds ÷ the cap. */
+    per_ip_share: 0.125,
+    /** §5 T23: "The second source still succeeds" (share of its STOREs accepted). */
+    second_source_success: 1,
+    /** §5 T23: "At the global limit, eviction takes the oldest value from the heaviest IP" (share of evictions that did). */
+    evictions_oldest_of_heaviest: 1,
+    /** §5 T23: "LMDB file size ≤ cap + 10 %" (file bytes ÷ cap). */
+    disk_over_cap: 1.1,
+    /** §5 T23: "`MDB_MAP_FULL` never surfaces as a crash" (writes failing with anything but STORAGE_FULL, or a dead node). */
+    map_full_crashes: 0,
+    /** §5 T23: "Per-key value count ≤ cap": entries one set key holds, at most MAX_SET_ENTRIES (k = 20); OpenDHT caps values per key too. */
+    set_entries_per_key: 20,
+  },
+  T25: {
+    /** §5 T25: "The best record (seq 5) is returned" by a GET with Q = 3. */
+    returned_seq: 5,
+    /** §5 T25: "all 5 stale holders hold seq 5 within one lookup" (stale holders left after the read). */
+    stale_holders_after: 0,
+  },
+  T28: {
+    /** §F T28: "All 1,000 keys are retrievable from the network within 60 s" (share of the keys put). */
+    retrievable: 1,
+    /** §F T28: "Every write whose durable acknowledgement resolved is present after restart" (acknowledged PUTs not found). */
+    lost_acknowledged_writes: 0,
+    /**
+     * §F T28: the same criterion per replica, read from disk: keys a killed node had acknowledged
+     * (STORED after its LMDB commit) missing from its store after kill -9 or after the restart.
+     */
+    lost_acknowledged_stores: 0,
+    /** §F T28: "0 corrupt records" (stored or served values that do not hash to their key). */
+    corrupt_records: 0,
+    /** §F T28: "… retrievable from the network within 60 s": restart to every key read back, ms. */
+    recovery_ms: 60_000,
+    /** §F T28: "Restarted nodes rejoin without re-bootstrapping from scratch" (share that rejoined from their saved snapshot alone). */
+    rejoined_from_snapshot_share: 1,
+  },
+  T21: {
+    /** §5 T21: "The client never returns a value whose hash ≠ the key" (poisoned values accepted: 0). */
+    poisoned_accepted: 0,
+    /** §5 T21: "The lookup continues past poisoned holders and succeeds if ≥ 1 honest holder is alive" (every such get). */
+    lookup_success: 1.0,
+    /** §5 T21: "Poisoners are penalised (counted; optionally blacklisted)": share of poisoners met that the reader marks bad. */
+    poisoners_penalised_share: 1.0,
+  },
+  T24: {
+    /** §5 T24: "A's announcement for B is rejected (the provider must equal the signer or sender)"; report "Foreign-provider acceptances (0)". */
+    foreign_provider_acceptances: 0,
+    /** §5 T24: "Providers per key ≤ cap (k)"; k = 20 = MAX_SET_ENTRIES. */
+    providers_per_key: 20,
+    /** §5 T24: "Expired records are not served"; report "served-after-expiry (0)". */
+    served_after_expiry: 0,
+  },
   // Values and replication (T20, T21, T23, T24, T25, T27, T28): one block per test, in id order.
 } as const satisfies Record<string, Record<string, number>>;

@@ -11,7 +11,7 @@ import type { PutDecision, StoredValue } from '../storage/index.js';
 import { bytesEqual, DhtError, type DhtErrorCode } from '../util/index.js';
 import {
   checkEntryShape, checkMutableShape, decideMutable, decodeMutable, decodeSet, encodeSet, mergeSet, type MutableRecord,
-  mutableSigningPayload, type SetEntry, setEntrySigningPayload,
+  mutableSigningPayload, oversizedMutableField, type SetEntry, setEntrySigningPayload,
 } from '../values/index.js';
 import { type Store, ValueKind } from '../wire/index.js';
 
@@ -49,7 +49,12 @@ async function acceptImmutable(pool: CryptoPool, key: Key, value: Uint8Array): P
 
 async function acceptMutable(pool: CryptoPool, key: Key, bytes: Uint8Array, cas: number | null): Promise<Accepted> {
   const record = decodeMutable(bytes);
-  if (record === null) throw new Refusal('BAD_REQUEST', 'malformed mutable record', true);
+  if (record === null) {
+    // An over-limit salt or value is BEP 44's 207 / 205 (a limit, not evidence of malice).
+    const oversized = oversizedMutableField(bytes);
+    if (oversized !== null) throw new Refusal(oversized, `mutable record refused: ${oversized}`, false);
+    throw new Refusal('BAD_REQUEST', 'malformed mutable record', true);
+  }
   const problem = checkMutableShape(record, key);
   if (problem !== null) throw new Refusal(problem, `mutable record refused: ${problem}`, problem === 'BAD_REQUEST');
   if (!(await verifyMutable(pool, record))) throw new Refusal('INVALID_SIGNATURE', 'invalid signature', true);

@@ -101,7 +101,7 @@ export class DhtNode {
     const pool = o.cryptoPool ?? new CryptoPool(o.crypto);
     let store: Store | null = null;
     try {
-      store = o.ephemeral ? null : Store.open({ path: `${o.dataDir}/store`, clock: o.clock, capBytes: o.storageCap, perSourceBytes: o.perSourceBytes });
+      store = o.ephemeral ? null : Store.open({ path: `${o.dataDir}/store`, clock: o.clock, capBytes: o.storageCap, perSourceBytes: o.perSourceBytes, mapSize: o.storageMapSize });
       // Keys come from the node's random source, so a seeded simulator or test is reproducible.
       const seed = o.random.bytes(96);
       const identity = o.identity

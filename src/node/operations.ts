@@ -206,11 +206,16 @@ async function storeOnFirst(ctx: OperationsContext, candidates: Contact[], write
   const replicas: Contact[] = [];
   const refusals: DhtErrorCode[] = [];
   let next = 0;
+  let pending = 0;
   let conflict = false;
   const worker = async (): Promise<void> => {
-    while (!conflict && replicas.length < write.r && next < candidates.length) {
+    // Writes in flight count as replicas to come: otherwise a worker done early (this node's own
+    // copy) starts another write while the others are in flight, leaving up to 2r - 1 copies.
+    while (!conflict && replicas.length + pending < write.r && next < candidates.length) {
       const c = candidates[next++]!;
+      pending++;
       const outcome = await storeOne(ctx, c, write);
+      pending--;
       if (outcome === 'stored') replicas.push(c);
       else if (outcome !== 'failed') refusals.push(outcome);
       // A holder has a newer record or another value at this seq: writing ours to nodes further

@@ -8,7 +8,7 @@ import {
   type Address, type Clock, DEFAULT_STORAGE_CAP, DEFAULT_TTL, DHT_PORT, DHT_REPLICATION_FACTOR,
   K_BUCKET_SIZE, LOOKUP_ALPHA, LOOKUP_TIMEOUT, type Logger, MAX_REPLICATION_FACTOR, MAX_TTL,
   MIN_REPLICATION_FACTOR, PING_TIMEOUT, QUERY_TIMEOUT, REQUEST_RETRIES, type Random, parseAddress,
-  silentLogger, systemClock, systemRandom, BUCKET_REFRESH_INTERVAL, minute, second,
+  silentLogger, systemClock, systemRandom, BUCKET_REFRESH_INTERVAL, minute, second, MiB,
 } from '../util/index.js';
 
 /** Everything a DhtNode can be told. All fields are optional but `dataDir` (unless ephemeral). */
@@ -55,6 +55,8 @@ export interface DhtNodeOptions {
   repairBatch?: number;
   /** Bytes one source IP may store here; default storageCap / 8 (docs/replication.md, quotas). */
   perSourceBytes?: number;
+  /** Ceiling on the LMDB file, bytes; default 2 × storageCap + 64 MiB (src/storage options). */
+  storageMapSize?: number;
   /**
    * Per-host, per-subnet and global limits on incoming datagrams, checked before any decode
    * (docs/security.md). Missing fields take the defaults; `false` disables the limits. Default {}.
@@ -114,6 +116,7 @@ export function resolveOptions(o: DhtNodeOptions): ResolvedOptions {
     republishInterval: o.republishInterval ?? 60 * minute,
     repairBatch: o.repairBatch ?? 256,
     perSourceBytes: o.perSourceBytes ?? Math.max(1, Math.floor((o.storageCap ?? DEFAULT_STORAGE_CAP) / 8)),
+    storageMapSize: o.storageMapSize ?? 2 * (o.storageCap ?? DEFAULT_STORAGE_CAP) + 64 * MiB,
     // Validated now, so a bad limit fails at construction rather than in start().
     rateLimits: o.rateLimits === false ? false : resolveRateLimits(o.rateLimits ?? {}),
     treatLoopbackAsPublic: o.treatLoopbackAsPublic ?? false,
@@ -129,7 +132,7 @@ export function resolveOptions(o: DhtNodeOptions): ResolvedOptions {
   integer(r.replicationFactor, 'replicationFactor', MIN_REPLICATION_FACTOR, MAX_REPLICATION_FACTOR);
   integer(r.retries, 'retries', 0, 10);
   integer(r.bandwidthClass, 'bandwidthClass', 0, 255);
-  for (const name of ['pingTimeout', 'queryTimeout', 'lookupTimeout', 'storageCap', 'refreshInterval', 'maintenanceInterval', 'repairInterval', 'republishInterval', 'repairBatch', 'perSourceBytes'] as const) {
+  for (const name of ['pingTimeout', 'queryTimeout', 'lookupTimeout', 'storageCap', 'refreshInterval', 'maintenanceInterval', 'repairInterval', 'republishInterval', 'repairBatch', 'perSourceBytes', 'storageMapSize'] as const) {
     if (!(r[name] > 0 && Number.isFinite(r[name]))) throw new RangeError(`options.${name} must be a positive number`);
   }
   if (!(r.defaultTtl >= second && r.defaultTtl <= MAX_TTL)) throw new RangeError('options.defaultTtl must be between 1 s and 48 h');

@@ -142,25 +142,33 @@ export class Replicator {
     this.#stats.lastRoundMedianHolders = holders[Math.floor(holders.length / 2)] ?? 0;
   }
 
-  /** The urgent keys, then the next keys of the round-robin, `batch` in all. */
+  /**
+   * The urgent keys, then the next keys of the round-robin, `batch` in all, each once. Only the
+   * round-robin moves the cursor: urgent keys (anywhere in the key space) must not make it skip
+   * or repeat the keys between.
+   */
   #pick(): Key[] {
-    const picked = [...this.#urgent.values()].slice(0, this.#o.batch);
+    const batch = this.#o.batch;
+    const picked = [...this.#urgent.values()].slice(0, batch);
     for (const k of picked) this.#urgent.delete(idToHex(k));
+    const seen = new Set(picked.map((k) => idToHex(k)));
     const after = this.#cursor;
-    let wrapped = false;
+    let cursor = after;
+    const visit = (k: Key): void => {
+      cursor = k;
+      if (!seen.has(idToHex(k))) { seen.add(idToHex(k)); picked.push(k); }
+    };
     for (const e of this.#d.store.entries()) {
-      if (picked.length >= this.#o.batch) break;
-      if (after !== null && !wrapped && Buffer.compare(e.key, after) <= 0) continue;
-      picked.push(e.key);
+      if (picked.length >= batch) break;
+      if (after === null || Buffer.compare(e.key, after) > 0) visit(e.key);
     }
-    if (picked.length < this.#o.batch && after !== null) {
-      wrapped = true;
+    if (after !== null) { // wrap around once, up to the cursor
       for (const e of this.#d.store.entries()) {
-        if (picked.length >= this.#o.batch || Buffer.compare(e.key, after) > 0) break;
-        if (!picked.some((k) => idEquals(k, e.key))) picked.push(e.key);
+        if (picked.length >= batch || Buffer.compare(e.key, after) > 0) break;
+        visit(e.key);
       }
     }
-    this.#cursor = picked.length === 0 ? null : picked[picked.length - 1]!;
+    this.#cursor = cursor;
     return picked;
   }
 

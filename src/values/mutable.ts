@@ -122,6 +122,27 @@ export function decodeMutable(bytes: Uint8Array): MutableRecord | null {
   };
 }
 
+/**
+ * Why bytes that decodeMutable refused are not a record, when the only fault is an over-limit
+ * salt (SALT_TOO_BIG) or value (VALUE_TOO_BIG) in an otherwise well-framed record: a storage node
+ * answers BEP 44's 207 / 205 for those, not a bare BAD_REQUEST. Null for anything else.
+ * Untrusted input: never throws; the caller bounds its length (a STORE value, at most 256 KiB).
+ */
+export function oversizedMutableField(bytes: Uint8Array): 'SALT_TOO_BIG' | 'VALUE_TOO_BIG' | null {
+  if (bytes[0] !== 0x96) return null; // fixarray of 6
+  let raw: unknown;
+  try {
+    raw = unpackr.unpack(bytes);
+  } catch {
+    return null; // malformed msgpack: the caller refuses and counts it as BAD_REQUEST
+  }
+  if (!Array.isArray(raw) || raw.length !== 6 || raw[0] !== FORMAT_VERSION) return null;
+  const [, , salt, , value] = raw as unknown[];
+  if (isBytes(salt) && salt.byteLength > MAX_SALT_BYTES) return 'SALT_TOO_BIG';
+  if (isBytes(value) && value.byteLength > MAX_MUTABLE_VALUE_BYTES) return 'VALUE_TOO_BIG';
+  return null;
+}
+
 /** Why a record cannot be stored under a key before its signature is even checked. */
 export type MutableProblem = 'SALT_TOO_BIG' | 'VALUE_TOO_BIG' | 'INVALID_CONTENT' | 'BAD_REQUEST';
 
