@@ -33,6 +33,13 @@ export interface DriveOptions {
    * read from all the closest holders: quorum, entry correction, merge). Default false.
    */
   collect?: boolean;
+  /**
+   * When the lookup ends without an accepted value, wait for the peers still in flight (slow
+   * ones) before resolving, bounded by the deadline and each query's own timeout. A large value
+   * from a busy holder can take longer than the slow-peer interval: ending at once would report
+   * "not found" while the value is on its way. Default false (FIND_NODE ends at once).
+   */
+  awaitInFlight?: boolean;
 }
 
 /** A value one peer served, after `accept`. */
@@ -74,6 +81,8 @@ export function driveLookup(lookup: Lookup, query: QueryFn, options: DriveOption
   let rejected = 0;
   let timedOut = false;
   let slowTimer: Timer | null = null;
+  /** Queries sent and not yet settled, slow ones included. */
+  let inFlight = 0;
 
   return new Promise<LookupResult>((resolve) => {
     let done = false;
@@ -125,12 +134,15 @@ export function driveLookup(lookup: Lookup, query: QueryFn, options: DriveOption
       if (done) return;
       for (;;) {
         const action = lookup.next(clock.now());
+        // Each answer still in flight pumps again when it lands; the deadline bounds the wait.
+        if (action.type === 'done' && options.awaitInFlight === true && value === null && inFlight > 0) return;
         if (action.type === 'done') return finish();
         if (action.type === 'wait') return armSlowTimer();
         const { contact } = action;
+        inFlight++;
         query(contact, controller.signal).then(
-          async (answer) => { if (!done) await onAnswer(contact, answer); pump(); },
-          () => { if (!done) lookup.onFailure(contact, clock.now()); pump(); },
+          async (answer) => { if (!done) await onAnswer(contact, answer); inFlight--; pump(); },
+          () => { if (!done) lookup.onFailure(contact, clock.now()); inFlight--; pump(); },
         );
       }
     };

@@ -82,6 +82,10 @@ async function acceptSet(pool: CryptoPool, key: Key, bytes: Uint8Array, now: num
     const problem = checkEntryShape(e);
     if (problem !== null) throw new Refusal(problem, `set entry refused: ${problem}`, problem === 'BAD_REQUEST');
   }
+  // A write whose every entry has expired keeps nothing: refuse it wherever it lands (a holder
+  // with other live entries would otherwise acknowledge it), before paying for a verify (T24).
+  // Not penalised: an honest writer's clock may be behind ours.
+  if (entries.every((e) => e.expiresAt <= now)) throw new Refusal('BAD_REQUEST', 'every entry has expired', false);
   const valid = await Promise.all(entries.map((e) => verifyEntry(pool, key, e)));
   if (valid.includes(false)) throw new Refusal('INVALID_SIGNATURE', 'a set entry is not signed by its signer', true);
   return { value: bytes, decide: (stored) => setDecision(stored, entries, now) };

@@ -87,14 +87,18 @@ export function runLookup(ctx: OperationsContext, target: Id, run: LookupRun = {
   const { options } = ctx;
   const valueKey = run.valueKey ?? null;
   const lookup = new Lookup({ target, k: options.k, alpha: options.alpha, self: ctx.self.id }, ctx.table.closest(target, options.k));
-  const query = async (contact: Contact, querySignal: AbortSignal): Promise<QueryAnswer> => {
+  // A query runs to its own timeout even once the lookup has moved past the peer (slow) or
+  // ended: a dead peer's silence must count against it, or it never leaves the table and costs
+  // every later lookup a slow interval (Kang et al. 2009); a slow peer's late answer refreshes
+  // it. Only the caller's signal cancels queries; the driver ignores answers after it ends.
+  const query = async (contact: Contact): Promise<QueryAnswer> => {
     try {
-      const answer = await queryOne(ctx, contact, target, valueKey, querySignal, run.tokens);
+      const answer = await queryOne(ctx, contact, target, valueKey, run.signal, run.tokens);
       ctx.onOutcome(true);
       ctx.reputation.record(contact.id, 'rpc_ok', ctx.clock.now());
       return answer;
     } catch (err) {
-      if (!querySignal.aborted) {
+      if (run.signal?.aborted !== true) {
         ctx.onOutcome(false);
         if (err instanceof DhtError && err.code === 'TIMEOUT') {
           ctx.onPeerFailed(contact);
@@ -111,10 +115,12 @@ export function runLookup(ctx: OperationsContext, target: Id, run: LookupRun = {
     if (kept === null) ctx.reputation.record(from.id, 'invalid_value', ctx.clock.now());
     return kept;
   };
-  return driveLookup(lookup, query, { clock: ctx.clock, timeout: options.lookupTimeout, signal: run.signal, accept, collect: run.collect });
+  // A FIND_VALUE that found nothing yet waits for holders still answering (large values are slow).
+  const awaitInFlight = valueKey !== null && run.collect !== true;
+  return driveLookup(lookup, query, { clock: ctx.clock, timeout: options.lookupTimeout, signal: run.signal, accept, collect: run.collect, awaitInFlight });
 }
 
-async function queryOne(ctx: OperationsContext, contact: Contact, target: Id, valueKey: Key | null, signal: AbortSignal, tokens?: TokenMap): Promise<QueryAnswer> {
+async function queryOne(ctx: OperationsContext, contact: Contact, target: Id, valueKey: Key | null, signal: AbortSignal | undefined, tokens?: TokenMap): Promise<QueryAnswer> {
   if (valueKey === null) {
     const reply = await ctx.rpc.request(contact, { type: 'FIND_NODE', target }, { signal });
     if (reply.type !== 'NODES') return { closer: [] };

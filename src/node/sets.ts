@@ -6,7 +6,7 @@
  */
 import type { SigningKeys } from '../crypto/index.js';
 import type { Contact, Key } from '../id/index.js';
-import { idToHex } from '../id/index.js';
+import { compareDistance, idToHex } from '../id/index.js';
 import { DhtError, MAX_TTL } from '../util/index.js';
 import {
   checkEntryShape, decodeSet, encodeSet, liveEntries, MAX_SET_ENTRIES, MAX_SET_ENTRY_VALUE_BYTES, mergeSet, type SetEntry, setEntrySigningPayload,
@@ -58,7 +58,7 @@ export async function addToSet(ctx: OperationsContext, key: Key, value: Uint8Arr
   return { ...result, entry };
 }
 
-/** Reads and merges the set under `key` from every holder among the closest. */
+/** Reads the set under `key` from every holder among the closest and merges them, closest holder first. */
 export async function getSet(ctx: OperationsContext, key: Key, signal?: AbortSignal): Promise<GetSetResult> {
   const started = ctx.clock.now();
   const accept = async (bytes: Uint8Array): Promise<Uint8Array | null> => {
@@ -71,6 +71,9 @@ export async function getSet(ctx: OperationsContext, key: Key, signal?: AbortSig
   const sets: Array<{ entries: SetEntry[]; from: Contact }> = lookup.found.map((f) => ({ entries: decodeSet(f.value)!, from: f.from }));
   const local = ctx.store?.getCopy(key);
   if (local !== undefined && local.kind === ValueKind.SET) sets.push({ entries: decodeSet(local.value) ?? [], from: ctx.self });
+  // Closest holders first, not first answers: a full set keeps its first comers, and writers
+  // place entries on the closest nodes, so a far holder filled by a flood must not decide the cap (T24).
+  sets.sort((a, b) => compareDistance(key, a.from.id, b.from.id));
   const now = ctx.clock.now();
   let merged: SetEntry[] = [];
   for (const s of sets) merged = mergeSet(merged, s.entries, now, MAX_SET_ENTRIES).entries;

@@ -17,9 +17,10 @@
  * closes (the test process died), so no node outlives its test.
  *
  * Config: {host, port, dataDir, bootstrap?: ["host:port"], fallback?: ["host:port"],
- * maintenanceInterval?, pingTimeout?, queryTimeout?, lookupTimeout?, retries?}. `fallback` is
+ * maintenanceInterval?, pingTimeout?, queryTimeout?, lookupTimeout?, retries?, verbose?}. `fallback` is
  * joined through only when the node found no peer on its own (no saved routing snapshot, or none
- * of its saved contacts answered); the started line says whether that happened.
+ * of its saved contacts answered); the started line says whether that happened. `verbose` adds
+ * the RPC and session counters at start to that line (to diagnose a slow or failed rejoin).
  */
 import { createInterface } from 'node:readline';
 import { DhtNode } from '../../dist/src/node/index.js';

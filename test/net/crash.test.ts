@@ -29,12 +29,14 @@ import { THRESHOLDS } from '../thresholds.js';
 const SLOW = process.env.SLOW === '1';
 const N = SLOW ? 50 : 10;
 const PUTS = SLOW ? 1_000 : 200;
-/** PUTs in flight per process during the burst. */
-const IN_FLIGHT = 6;
+/** PUTs in flight per process during the burst: about 60 in all (6 each at CI size, 1 each at 50 processes). */
+const IN_FLIGHT = Math.max(1, Math.round(60 / N));
 /** The kill comes when this share of the PUTs has been acknowledged: mid-burst. */
 const KILL_AFTER = 0.4;
 /** Attempts per PUT: one whose writer died or whose holders all timed out goes to another process. */
 const ATTEMPTS = 4;
+/** Killed processes restarted at once. */
+const RESTART_WAVE = 5;
 const HOST = '127.28.0.1';
 const SEED = 28;
 const RUNNER = fileURLToPath(new URL('../helpers/node-process.mjs', import.meta.url));
@@ -193,6 +195,101 @@ describe('T28 crash and restart persistence (kill -9, same LMDB folders)', () =>
     if (root !== undefined) rmSync(root, { recursive: true, force: true });
   });
 
+  /** What the burst left: acknowledged PUTs (writer, replica ports), attempts, refusals, the kill point. */
+  interface Burst {
+    acked: Map<number, { writer: number; replicas: number[] }>;
+    attempts: number[];
+    failures: Map<string, number>;
+    givenUp: number;
+    killedAt: number;
+    killAtMs: number;
+    burstMs: number;
+  }
+
+  /**
+   * Every PUT through every process, IN_FLIGHT at a time each; when KILL_AFTER of them are
+   * acknowledged, SIGKILL the victims. A PUT whose writer died or that failed goes to another
+   * writer (ATTEMPTS at most). A PUT is acknowledged when its answer line arrives.
+   */
+  async function writeBurst(victims: ReadonlySet<number>): Promise<Burst> {
+    const b: Burst = { acked: new Map(), attempts: new Array<number>(PUTS).fill(0), failures: new Map(), givenUp: 0, killedAt: -1, killAtMs: -1, burstMs: 0 };
+    const queue = contents.map((_, i) => i);
+    const started = performance.now();
+    const deadline = started + (SLOW ? 300_000 : 60_000);
+    const writer = async (p: NodeProcess): Promise<void> => {
+      while (p.alive && b.acked.size + b.givenUp < PUTS && performance.now() < deadline) {
+        const i = queue.shift();
+        if (i === undefined) { await sleep(20); continue; }
+        b.attempts[i]!++;
+        const reply = await p.request('put', { hex: contents[i]!.toString('hex') });
+        if (reply.ok) {
+          expect(reply.key).toBe(keys[i]);
+          b.acked.set(i, { writer: p.index, replicas: reply.replicas as number[] });
+          if (b.acked.size >= KILL_AFTER * PUTS && b.killedAt < 0) {
+            b.killedAt = b.acked.size;
+            b.killAtMs = performance.now() - started;
+            for (const v of victims) procs[v]!.kill();
+          }
+        } else {
+          b.failures.set(reply.error!, (b.failures.get(reply.error!) ?? 0) + 1);
+          if (b.attempts[i]! < ATTEMPTS) queue.push(i);
+          else b.givenUp++;
+        }
+      }
+    };
+    await Promise.all(procs.flatMap((p) => Array.from({ length: IN_FLIGHT }, () => writer(p))));
+    b.burstMs = performance.now() - started;
+    return b;
+  }
+
+  /**
+   * Restarts the killed nodes on their folders and ports with no bootstrap list; `fallback` (a
+   * survivor) is joined only by a node that found no peer through its snapshot. Restarts go in
+   * waves: 25 processes loading at once on two cores starve each other's event loops past the
+   * 2 s HELLO timeout, which would measure the machine rather than the snapshot.
+   */
+  async function restartKilled(victims: ReadonlySet<number>, fallback: string[]): Promise<Started[]> {
+    const restarts: Started[] = [];
+    const list = [...victims];
+    for (let w = 0; w < list.length; w += RESTART_WAVE) {
+      const wave = list.slice(w, w + RESTART_WAVE);
+      for (const v of wave) procs[v] = new NodeProcess(v, config(v, { fallback }));
+      restarts.push(...await Promise.all(wave.map((v) => procs[v]!.started)));
+    }
+    return restarts;
+  }
+
+  /** What reading every key back found. */
+  interface ReadBack { found: Set<number>; corruptReads: number; rejectedAnswers: number; servedByRestarted: number; doneAt: number }
+
+  /**
+   * Gets every key through a survivor other than its writer, in rounds until all are found or
+   * `deadline`; each answer is re-hashed here too (the node already checked it).
+   */
+  async function readBack(survivors: NodeProcess[], burst: Burst, victims: ReadonlySet<number>, deadline: number): Promise<ReadBack> {
+    const r: ReadBack = { found: new Set(), corruptReads: 0, rejectedAnswers: 0, servedByRestarted: 0, doneAt: Number.POSITIVE_INFINITY };
+    for (let round = 0; r.found.size < PUTS && performance.now() < deadline; round++) {
+      if (round > 0) await sleep(500);
+      const todo = keys.map((_, i) => i).filter((i) => !r.found.has(i));
+      let next = 0;
+      await Promise.all(survivors.flatMap((_, s) => Array.from({ length: 4 }, async () => {
+        while (next < todo.length && performance.now() < deadline) {
+          const i = todo[next++]!;
+          const readers = survivors.filter((p) => p.index !== burst.acked.get(i)?.writer);
+          const reply = await readers[(i + s + round) % readers.length]!.request('get', { key: keys[i] }, 20_000);
+          if (!reply.ok) continue;
+          r.rejectedAnswers += reply.rejected as number;
+          const value = Buffer.from(reply.hex as string, 'hex');
+          if (!bytesEqual(blake3(value), Buffer.from(keys[i]!, 'hex')) || !value.equals(contents[i]!)) { r.corruptReads++; continue; }
+          if (victims.has((reply.from as number) - basePort)) r.servedByRestarted++;
+          r.found.add(i);
+        }
+      })));
+      if (r.found.size === PUTS) r.doneAt = performance.now();
+    }
+    return r;
+  }
+
   it('T28 every acknowledged write survives kill -9 of half the nodes; restarted nodes rejoin from their saved snapshot', async () => {
     const t = THRESHOLDS.T28;
     // Seeded choice of the half to kill.
@@ -201,38 +298,8 @@ describe('T28 crash and restart persistence (kill -9, same LMDB folders)', () =>
     const victims = new Set(order.slice(0, Math.floor(N / 2)));
     const survivors = procs.filter((p) => !victims.has(p.index));
 
-    // Write burst through every process; a PUT is acknowledged when its answer line arrives.
-    const acked = new Map<number, { writer: number; replicas: number[] }>();
-    const queue = contents.map((_, i) => i);
-    const attempts = new Array<number>(PUTS).fill(0);
-    const failures = new Map<string, number>();
-    let givenUp = 0;
-    let killedAt = -1;
-    const burstStarted = performance.now();
-    const burstDeadline = burstStarted + (SLOW ? 300_000 : 60_000);
-    const writer = async (p: NodeProcess): Promise<void> => {
-      while (p.alive && acked.size + givenUp < PUTS && performance.now() < burstDeadline) {
-        const i = queue.shift();
-        if (i === undefined) { await sleep(20); continue; }
-        attempts[i]!++;
-        const reply = await p.request('put', { hex: contents[i]!.toString('hex') });
-        if (reply.ok) {
-          expect(reply.key).toBe(keys[i]);
-          acked.set(i, { writer: p.index, replicas: reply.replicas as number[] });
-          if (acked.size >= KILL_AFTER * PUTS && killedAt < 0) {
-            killedAt = acked.size;
-            process.stdout.write(`kill at ${Math.round(performance.now() - burstStarted)} ms\n`);
-            for (const v of victims) procs[v]!.kill();
-          }
-        } else {
-          failures.set(reply.error!, (failures.get(reply.error!) ?? 0) + 1);
-          if (attempts[i]! < ATTEMPTS) queue.push(i);
-          else givenUp++;
-        }
-      }
-    };
-    await Promise.all(procs.flatMap((p) => Array.from({ length: IN_FLIGHT }, () => writer(p))));
-    const burstMs = performance.now() - burstStarted;
+    const burst = await writeBurst(victims);
+    const { acked, attempts, failures, givenUp, killedAt, killAtMs, burstMs } = burst;
     expect(killedAt).toBeGreaterThan(0);
     await Promise.all([...victims].map((v) => procs[v]!.closed));
 
@@ -243,41 +310,10 @@ describe('T28 crash and restart persistence (kill -9, same LMDB folders)', () =>
     const crashAudits = new Map<number, Audit>();
     for (const v of victims) crashAudits.set(v, await auditStore(join(root, `node-${v}`), expectedOn(v)));
 
-    // Restart the killed nodes on the same folders and ports, with no bootstrap list. The
-    // fallback (a survivor) is used only by a node that found no peer through its snapshot.
-    const fallback = [`${HOST}:${portOf(survivors[0]!.index)}`];
     const recoveryStarted = performance.now();
-    for (const v of victims) procs[v] = new NodeProcess(v, config(v, { fallback, verbose: true }));
-    const restarts = await Promise.all([...victims].map((v) => procs[v]!.started));
-
-    // Every key through a survivor other than its writer; each answer re-hashed here too.
-    const found = new Set<number>();
-    let corruptReads = 0;
-    let rejectedAnswers = 0;
-    let servedByRestarted = 0;
-    let recoveryMs = Number.POSITIVE_INFINITY;
-    const recoveryDeadline = recoveryStarted + t.recovery_ms;
-    for (let round = 0; found.size < PUTS && performance.now() < recoveryDeadline; round++) {
-      if (round > 0) await sleep(500);
-      const todo = keys.map((_, i) => i).filter((i) => !found.has(i));
-      let next = 0;
-      await Promise.all(survivors.flatMap((_, s) => Array.from({ length: 4 }, async () => {
-        while (next < todo.length && performance.now() < recoveryDeadline) {
-          const i = todo[next++]!;
-          const writerIndex = acked.get(i)?.writer;
-          const pick = survivors.filter((p) => p.index !== writerIndex);
-          const reader = pick[(i + s + round) % pick.length]!;
-          const reply = await reader.request('get', { key: keys[i] }, 20_000);
-          if (!reply.ok) continue;
-          rejectedAnswers += reply.rejected as number;
-          const value = Buffer.from(reply.hex as string, 'hex');
-          if (!bytesEqual(blake3(value), Buffer.from(keys[i]!, 'hex')) || !value.equals(contents[i]!)) { corruptReads++; continue; }
-          if (victims.has((reply.from as number) - basePort)) servedByRestarted++;
-          found.add(i);
-        }
-      })));
-      if (found.size === PUTS) recoveryMs = performance.now() - recoveryStarted;
-    }
+    const restarts = await restartKilled(victims, [`${HOST}:${portOf(survivors[0]!.index)}`]);
+    const { found, corruptReads, rejectedAnswers, servedByRestarted, doneAt } = await readBack(survivors, burst, victims, recoveryStarted + t.recovery_ms);
+    const recoveryMs = doneAt - recoveryStarted;
 
     // Graceful stop, then every store as it is on disk after the restart.
     await Promise.all(procs.map((p) => p.stop()));
@@ -293,24 +329,25 @@ describe('T28 crash and restart persistence (kill -9, same LMDB folders)', () =>
     const retrievable = found.size / PUTS;
     const rejoinShare = fromSnapshot / victims.size;
 
-    for (const r of restarts) process.stdout.write(`restart ${JSON.stringify(r)}\n`);
     report({ test: 'T28', figure: 'retrievable', value: retrievable, threshold: t.retrievable, pass: retrievable >= t.retrievable });
     report({ test: 'T28', figure: 'lost_acknowledged_writes', value: lostWrites, threshold: t.lost_acknowledged_writes, pass: lostWrites <= t.lost_acknowledged_writes });
     report({ test: 'T28', figure: 'lost_acknowledged_stores', value: lostStores, threshold: t.lost_acknowledged_stores, pass: lostStores <= t.lost_acknowledged_stores });
     report({ test: 'T28', figure: 'corrupt_records', value: corrupt, threshold: t.corrupt_records, pass: corrupt <= t.corrupt_records });
-    report({ test: 'T28', figure: 'recovery_ms', value: Math.round(recoveryMs), threshold: t.recovery_ms, pass: recoveryMs <= t.recovery_ms });
+    report({ test: 'T28', figure: 'recovery_ms', value: Number.isFinite(recoveryMs) ? Math.round(recoveryMs) : -1 /* not all keys found */, threshold: t.recovery_ms, pass: recoveryMs <= t.recovery_ms });
     report({ test: 'T28', figure: 'rejoined_from_snapshot_share', value: rejoinShare, threshold: t.rejoined_from_snapshot_share, pass: rejoinShare >= t.rejoined_from_snapshot_share });
     report({ test: 'T28', figure: 'rejoined_from_snapshot', value: fromSnapshot });
     report({ test: 'T28', figure: 'needed_bootstrap', value: victims.size - fromSnapshot });
     report({ test: 'T28', figure: 'killed_nodes', value: victims.size });
     report({ test: 'T28', figure: 'acknowledged_writes', value: acked.size });
     report({ test: 'T28', figure: 'acknowledged_before_kill', value: killedAt });
+    report({ test: 'T28', figure: 'kill_at_ms', value: Math.round(killAtMs) });
     report({ test: 'T28', figure: 'acknowledged_stores_on_killed_nodes', value: ackedStoresOnKilled });
     report({ test: 'T28', figure: 'put_retries', value: attempts.reduce((a, n) => a + Math.max(0, n - 1), 0) });
     report({ test: 'T28', figure: 'gets_served_by_restarted', value: servedByRestarted });
     report({ test: 'T28', figure: 'burst_ms', value: Math.round(burstMs) });
     report({ test: 'T28', figure: 'restart_ms_max', value: Math.max(...restarts.map((r) => r.startMs)) });
     process.stdout.write(`T28 put failures by reason: ${JSON.stringify(Object.fromEntries(failures))}\n`);
+    process.stdout.write(`T28 restarts: ${JSON.stringify(restarts.map((r) => ({ port: r.port, fromSnapshot: r.joinedWithoutBootstrapList, fallbackUsed: r.fallbackUsed, table: r.table, startMs: r.startMs })))}\n`);
 
     expect(acked.size + givenUp).toBe(PUTS);
     expect(ackedStoresOnKilled).toBeGreaterThan(0); // the kill did hit acknowledged replicas

@@ -48,7 +48,7 @@ beforeAll(async () => {
     // Seeded ids; no timer-driven round: the test drives every round itself.
     random: new SeededRandom(3030), repairInterval: 24 * hour, republishInterval: 24 * hour,
     // Stopped nodes cost a timeout per query that reaches them: keep it short on loopback.
-    queryTimeout: 1500, pingTimeout: 1500, lookupTimeout: 20_000,
+    queryTimeout: 2000, lookupTimeout: 20_000,
   });
   tiny = await net.addNode({ storageCap: TINY_CAP });
 });
@@ -127,8 +127,10 @@ describe('Replication on a 30-node testnet (r = 3)', () => {
       }
     });
     const stores = performance.now();
+    process.stderr.write(`DEBUG stores ${Math.round(stores-started)}\n`);
     expect(stored).toHaveLength(IMMUTABLE + MUTABLE + SETS);
     const initial = stored.map((s) => holders(s.key));
+    process.stderr.write(`DEBUG initial ${JSON.stringify(stored.map((s, i) => [s.kind, net.nodes.indexOf(s.publisher), initial[i]]))} tables ${net.nodes.map((n) => n.routingTable.size)}\n`);
     expect(Math.min(...initial)).toBeGreaterThanOrEqual(R);
 
     // Stop a seeded third of the nodes at once. A candidate whose loss would leave some value
@@ -154,8 +156,10 @@ describe('Replication on a 30-node testnet (r = 3)', () => {
     // closest survivors (with room).
     let rounds = 0;
     while (rounds < MAX_ROUNDS && placedComplete() < 1) {
+      const t0 = performance.now();
       await Promise.all(survivors.map((n) => n.replicate()));
       rounds++;
+      process.stderr.write(`DEBUG round ${rounds} ${Math.round(performance.now()-t0)} ms placed ${placedComplete()}\n`);
     }
     const repairedAt = performance.now();
     const after = stored.map((s) => holders(s.key, survivors));
