@@ -6,11 +6,11 @@
  * Cheap checks come first; the signature check runs only on a well-formed record.
  */
 import type { CryptoPool } from '../crypto/index.js';
-import type { Key } from '../id/index.js';
+import { idToHex, type Key } from '../id/index.js';
 import type { PutDecision, StoredValue } from '../storage/index.js';
 import { bytesEqual, DhtError, type DhtErrorCode } from '../util/index.js';
 import {
-  checkEntryShape, checkMutableShape, decideMutable, decodeMutable, decodeSet, encodeSet, mergeSet, type MutableRecord,
+  checkEntryShape, checkMutableShape, entrySigner, liveEntries, MAX_SET_ENTRIES, decideMutable, decodeMutable, decodeSet, encodeSet, mergeSet, type MutableRecord,
   mutableSigningPayload, oversizedMutableField, type SetEntry, setEntrySigningPayload,
 } from '../values/index.js';
 import { type Store, ValueKind } from '../wire/index.js';
@@ -29,14 +29,14 @@ export class Refusal extends DhtError {
 }
 
 /** Checks a STORE's value for its kind; resolves with what to write or rejects with a Refusal. */
-export async function acceptStore(pool: CryptoPool, request: Store, now: number): Promise<Accepted> {
+export async function acceptStore(pool: CryptoPool, request: Store, now: number, peek?: () => StoredValue | undefined): Promise<Accepted> {
   switch (request.kind ?? ValueKind.IMMUTABLE) {
     case ValueKind.IMMUTABLE:
       return acceptImmutable(pool, request.key, request.value);
     case ValueKind.MUTABLE:
       return acceptMutable(pool, request.key, request.value, request.cas ?? null);
     default:
-      return acceptSet(pool, request.key, request.value, now);
+      return acceptSet(pool, request.key, request.value, now, peek);
   }
 }
 
@@ -75,7 +75,7 @@ function mutableDecision(stored: StoredValue | null, incoming: MutableRecord, ca
   return { action: 'refuse', error: new DhtError(d.code, `${d.code.toLowerCase().replace(/_/g, ' ')} (stored seq ${seq})`) };
 }
 
-async function acceptSet(pool: CryptoPool, key: Key, bytes: Uint8Array, now: number): Promise<Accepted> {
+async function acceptSet(pool: CryptoPool, key: Key, bytes: Uint8Array, now: number, peek?: () => StoredValue | undefined): Promise<Accepted> {
   const entries = decodeSet(bytes);
   if (entries === null || entries.length === 0) throw new Refusal('BAD_REQUEST', 'malformed set entries', true);
   for (const e of entries) {
@@ -86,9 +86,21 @@ async function acceptSet(pool: CryptoPool, key: Key, bytes: Uint8Array, now: num
   // with other live entries would otherwise acknowledge it), before paying for a verify (T24).
   // Not penalised: an honest writer's clock may be behind ours.
   if (entries.every((e) => e.expiresAt <= now)) throw new Refusal('BAD_REQUEST', 'every entry has expired', false);
+  // A full set refuses newcomers whatever their signatures: say so before paying for verifies,
+  // or a flood of fake providers costs one ML-DSA check each (T24). The merge re-checks.
+  if (wouldBeFull(peek?.(), entries, now)) throw new Refusal('SET_FULL', 'the set holds its cap of entries from other signers', false);
   const valid = await Promise.all(entries.map((e) => verifyEntry(pool, key, e)));
   if (valid.includes(false)) throw new Refusal('INVALID_SIGNATURE', 'a set entry is not signed by its signer', true);
   return { value: bytes, decide: (stored) => setDecision(stored, entries, now) };
+}
+
+/** True when the stored set is full of live entries and none of `incoming`'s signers is among them. */
+function wouldBeFull(stored: StoredValue | undefined, incoming: readonly SetEntry[], now: number): boolean {
+  if (stored === undefined || stored.kind !== ValueKind.SET) return false;
+  const live = liveEntries(decodeSet(stored.value) ?? [], now);
+  if (live.length < MAX_SET_ENTRIES) return false;
+  const signers = new Set(live.map((e) => idToHex(entrySigner(e))));
+  return incoming.every((e) => !signers.has(idToHex(entrySigner(e))));
 }
 
 /** True when the entry is signed by the key it carries, for this set key. */

@@ -94,7 +94,8 @@ async function store(ctx: HandlerContext, request: Store, from: Address): Promis
   }
   let accepted;
   try {
-    accepted = await acceptStore(ctx.pool, request, ctx.now());
+    const store = ctx.store;
+    accepted = await acceptStore(ctx.pool, request, ctx.now(), () => store.getCopy(request.key));
   } catch (err) {
     if (err instanceof Refusal) ctx.onInvalidStore(from, err.code, err.penalise, request.sender);
     throw err;

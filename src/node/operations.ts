@@ -86,14 +86,20 @@ export interface LookupRun {
 export function runLookup(ctx: OperationsContext, target: Id, run: LookupRun = {}): Promise<LookupResult> {
   const { options } = ctx;
   const valueKey = run.valueKey ?? null;
-  const lookup = new Lookup({ target, k: options.k, alpha: options.alpha, self: ctx.self.id }, ctx.table.closest(target, options.k));
+  // Routing reads reputation: peers scored bad (poisoners, failed audits, protocol violations)
+  // are neither started from nor followed, so a known poisoner costs a lookup nothing.
+  const now = ctx.clock.now();
+  const good = (c: Contact): boolean => !ctx.reputation.isBad(c.id, now);
+  const seeds = ctx.table.closest(target, options.k, (e) => good(e.contact));
+  const lookup = new Lookup({ target, k: options.k, alpha: options.alpha, self: ctx.self.id }, seeds);
   // A query runs to its own timeout even once the lookup has moved past the peer (slow) or
   // ended: a dead peer's silence must count against it, or it never leaves the table and costs
   // every later lookup a slow interval (Kang et al. 2009); a slow peer's late answer refreshes
   // it. Only the caller's signal cancels queries; the driver ignores answers after it ends.
   const query = async (contact: Contact): Promise<QueryAnswer> => {
     try {
-      const answer = await queryOne(ctx, contact, target, valueKey, run.signal, run.tokens);
+      const raw = await queryOne(ctx, contact, target, valueKey, run.signal, run.tokens);
+      const answer = { ...raw, closer: raw.closer.filter(good) };
       ctx.onOutcome(true);
       ctx.reputation.record(contact.id, 'rpc_ok', ctx.clock.now());
       return answer;

@@ -3,9 +3,12 @@
  * chunks stored under their BLAKE3 and a manifest naming them; getStream streams them back, each
  * verified. Content is generated from its position (nothing holds a whole file) and compared by
  * streaming BLAKE3 digests. Memory runs sample the process while 64 MiB (1 GiB with SLOW=1) go
- * out and back, and bound the growth.
+ * out and back, and bound the growth. Plain RSS is reported but not bounded: every node's LMDB
+ * lives in this process, and the file pages it maps count in RSS once touched (1 GiB written
+ * 3 times grew RSS by ~2.3 GiB), so the bounds are on RssAnon (process memory without file
+ * pages, from /proc/self/status) and on V8's heapUsed + external (external includes arrayBuffers).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blake3, createHasher } from '../../src/crypto/index.js';
 import type { Key } from '../../src/id/index.js';
@@ -16,6 +19,8 @@ import { createTestnet, type Testnet } from '../helpers/index.js';
 import { report } from '../helpers/report.js';
 
 const SLOW = process.env.SLOW === '1';
+/** Linux: /proc/self/status splits RSS into anonymous and file pages. Elsewhere only the V8 bound applies. */
+const HAS_PROC = existsSync('/proc/self/status');
 const GiB = 1024 * MiB;
 /** Small timeouts: a missing chunk must fail fast, never hang the stream. */
 const QUERY_TIMEOUT_MS = 3000;
@@ -79,6 +84,7 @@ async function roundTrip(writer: DhtNode, reader: DhtNode, size: number, seed: n
 function memoryProbe() {
   // RssAnon leaves out file pages (LMDB's mmap, page cache) that RSS counts once touched.
   const rssAnon = (): number => {
+    if (!HAS_PROC) return NaN;
     const m = /RssAnon:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
     return m === null ? NaN : Number(m[1]) * KiB;
   };
@@ -213,10 +219,10 @@ describe('putStream / getStream on an 8-node testnet', () => {
     expect(got.digest).toEqual(inputDigest);
     expect(put.chunks).toBe(256);
     reportMemory('ci_64mib', peak, CI_GROWTH_LIMIT);
-    report({ test: 'content', figure: 'ci_64mib_put_mb_s', value: round(size / MiB / (put.durationMs / 1000)) });
-    report({ test: 'content', figure: 'ci_64mib_get_mb_s', value: round(size / MiB / (getMs / 1000)) });
+    report({ test: 'content', figure: 'ci_64mib_put_mib_s', value: round(size / MiB / (put.durationMs / 1000)) });
+    report({ test: 'content', figure: 'ci_64mib_get_mib_s', value: round(size / MiB / (getMs / 1000)) });
     report({ test: 'content', figure: 'ci_64mib_total_s', value: round(seconds) });
-    expect(peak.rssAnon).toBeLessThan(CI_GROWTH_LIMIT);
+    if (HAS_PROC) expect(peak.rssAnon).toBeLessThan(CI_GROWTH_LIMIT);
     expect(peak.js).toBeLessThan(CI_GROWTH_LIMIT);
   });
 });
@@ -240,9 +246,9 @@ describe.skipIf(!SLOW)('putStream / getStream of 1 GiB on a 5-node testnet (SLOW
     expect(put.chunks).toBe(4096);
     expect(recordsIn(net)).toBeGreaterThanOrEqual(4096 * 3);
     reportMemory('slow_1gib', peak, SLOW_GROWTH_LIMIT);
-    report({ test: 'content', figure: 'slow_1gib_put_mb_s', value: round(size / MiB / (put.durationMs / 1000)) });
-    report({ test: 'content', figure: 'slow_1gib_get_mb_s', value: round(size / MiB / (getMs / 1000)) });
-    expect(peak.rssAnon).toBeLessThan(SLOW_GROWTH_LIMIT);
+    report({ test: 'content', figure: 'slow_1gib_put_mib_s', value: round(size / MiB / (put.durationMs / 1000)) });
+    report({ test: 'content', figure: 'slow_1gib_get_mib_s', value: round(size / MiB / (getMs / 1000)) });
+    if (HAS_PROC) expect(peak.rssAnon).toBeLessThan(SLOW_GROWTH_LIMIT);
     expect(peak.js).toBeLessThan(SLOW_GROWTH_LIMIT);
   }, 30 * 60_000);
 });

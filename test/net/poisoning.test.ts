@@ -457,7 +457,10 @@ describe('T24 provider and index poisoning', () => {
     expect(outcome).toEqual({ STORED: outcome.STORED, SET_FULL: outcome.SET_FULL });
     // Exactly the free slots were taken: 20 per node, less B's where B was first.
     expect(outcome.STORED).toBe(MAX_SET_ENTRIES * targets.length - bHolders);
-    expect(verifications).toBeGreaterThanOrEqual(outcomes.length); // every fake was checked before its refusal
+    // A full set refuses newcomers before any signature check: only the fakes that found a free
+    // slot (plus a few racing for the last ones) cost a verify, not every refused STORE.
+    expect(verifications).toBeGreaterThanOrEqual(outcome.STORED!);
+    expect(verifications).toBeLessThan(outcomes.length / 2);
     expect(perNode.every((n) => n === MAX_SET_ENTRIES)).toBe(true); // every node full, none over
     expect(maxPerNode).toBeLessThanOrEqual(t.providers_per_key);
     expect(read.entries.length).toBeLessThanOrEqual(t.providers_per_key);

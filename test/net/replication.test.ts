@@ -36,6 +36,8 @@ interface Stored {
   value: Uint8Array;
   publisher: DhtNode;
   salt?: Uint8Array;
+  /** The writer's key (a mutable record is read by it). */
+  publicKey?: Uint8Array;
 }
 
 let net: Testnet;
@@ -118,7 +120,7 @@ describe('Replication on a 30-node testnet (r = 3)', () => {
         const salt = text(`replication ${i}`);
         const put = await publisher.putMutable(value, { salt, replicationFactor: R });
         expect(bytesEqual(put.key, mutableKey(publisher.identity.dsa.publicKey, salt))).toBe(true);
-        stored.push({ kind: 'mutable', key: put.key, value, publisher, salt });
+        stored.push({ kind: 'mutable', key: put.key, value, publisher, salt, publicKey: publisher.identity.dsa.publicKey });
       } else {
         const value = text(`replicated set entry ${i}`);
         const key = setKey(`replication topic ${i}`);
@@ -144,6 +146,7 @@ describe('Replication on a 30-node testnet (r = 3)', () => {
       if (wouldLose) { skipped++; continue; }
       dead.add(n);
     }
+    const deadIdsDbg = new Set([...dead].map((d) => idToHex(d.id)));
     await Promise.all([...dead].map((n) => n.stop()));
     const survivors = live();
     expect(survivors).toHaveLength(N - KILLED);
@@ -159,6 +162,9 @@ describe('Replication on a 30-node testnet (r = 3)', () => {
       const t0 = performance.now();
       await Promise.all(survivors.map((n) => n.replicate()));
       rounds++;
+      { const deadIds = deadIdsDbg; const dit = survivors.map((n) => n.routingTable.closest(n.id, 1000).filter((c) => deadIds.has(idToHex(c.id))).length);
+        const lt = await Promise.all(survivors.map(async (n) => { const t = performance.now(); const r = await n.lookup(n.id); return `${Math.round(performance.now() - t)}/${r.failed}`; }));
+        process.stderr.write(`DEBUG dead in tables ${dit} lookups ${lt}\n`); }
       process.stderr.write(`DEBUG round ${rounds} ${Math.round(performance.now()-t0)} ms placed ${placedComplete()}\n`);
     }
     const repairedAt = performance.now();
@@ -185,7 +191,7 @@ describe('Replication on a 30-node testnet (r = 3)', () => {
         const got = await reader.get(s.key);
         if (bytesEqual(got.value, s.value)) retrievable++;
       } else if (s.kind === 'mutable') {
-        const got = await reader.getMutable(s.publisher.identity.dsa.publicKey, { salt: s.salt });
+        const got = await reader.getMutable(s.publicKey!, { salt: s.salt });
         if (bytesEqual(got.value, s.value)) retrievable++;
       } else {
         const got = await reader.getSet(s.key);
