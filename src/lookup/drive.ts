@@ -83,6 +83,8 @@ export function driveLookup(lookup: Lookup, query: QueryFn, options: DriveOption
   let slowTimer: Timer | null = null;
   /** Queries sent and not yet settled, slow ones included. */
   let inFlight = 0;
+  /** Values received and still being checked by `accept`. */
+  let checking = 0;
 
   return new Promise<LookupResult>((resolve) => {
     let done = false;
@@ -107,7 +109,9 @@ export function driveLookup(lookup: Lookup, query: QueryFn, options: DriveOption
 
     const onAnswer = async (contact: Contact, answer: QueryAnswer): Promise<void> => {
       if (answer.value !== undefined && answer.value !== null) {
+        checking++;
         const kept = options.accept === undefined ? answer.value : await options.accept(answer.value, contact).catch(() => null);
+        checking--;
         if (done) return;
         if (kept !== null && options.collect === true) {
           found.push({ value: kept, from: contact });
@@ -130,12 +134,24 @@ export function driveLookup(lookup: Lookup, query: QueryFn, options: DriveOption
       lookup.onSuccess(contact, answer.closer, clock.now());
     };
 
+    /**
+     * Whether to hold a finished lookup open. Values already received but still in `accept` (a
+     * queue at the crypto pool) are answers, not slow peers: a collecting read counts them, a
+     * read that found nothing yet waits for them. With awaitInFlight, a read that found nothing
+     * also waits for peers still answering.
+     */
+    const waitForMore = (): boolean => {
+      if (value !== null && options.collect !== true) return false;
+      if (checking > 0) return true;
+      return options.awaitInFlight === true && value === null && inFlight > 0;
+    };
+
     const pump = (): void => {
       if (done) return;
       for (;;) {
         const action = lookup.next(clock.now());
         // Each answer still in flight pumps again when it lands; the deadline bounds the wait.
-        if (action.type === 'done' && options.awaitInFlight === true && value === null && inFlight > 0) return;
+        if (action.type === 'done' && waitForMore()) return;
         if (action.type === 'done') return finish();
         if (action.type === 'wait') return armSlowTimer();
         const { contact } = action;

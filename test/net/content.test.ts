@@ -111,6 +111,11 @@ function memoryProbe() {
 /** Records held across the network (every node's LMDB). */
 const recordsIn = (net: Testnet): number => net.nodes.reduce((a, n) => a + (n.extendedStats().storage?.records ?? 0), 0);
 const timeoutsIn = (net: Testnet): number => net.nodes.reduce((a, n) => a + n.extendedStats().rpc.timeouts, 0);
+/** Fragments thrown away by reassembly limits across the network: the sign of a reader flooded by holders. */
+const reassemblyDropsIn = (net: Testnet): number => net.nodes.reduce((a, n) => {
+  const d = n.extendedStats().transport.drops;
+  return a + d.reassembly_peer_limit + d.reassembly_total_limit + d.reassembly_timeout;
+}, 0);
 
 describe('putStream / getStream on an 8-node testnet', () => {
   let net: Testnet;
@@ -210,6 +215,7 @@ describe('putStream / getStream on an 8-node testnet', () => {
 
   it('keeps memory flat while 64 MiB stream out and back (growth < 200 MiB)', async () => {
     const size = 64 * MiB;
+    const dropsBefore = reassemblyDropsIn(net);
     const probe = memoryProbe();
     const started = performance.now();
     const { put, got, inputDigest, getMs } = await roundTrip(net.nodes[2]!, net.nodes[4]!, size, 64, probe.sample);
@@ -222,6 +228,10 @@ describe('putStream / getStream on an 8-node testnet', () => {
     report({ test: 'content', figure: 'ci_64mib_put_mib_s', value: round(size / MiB / (put.durationMs / 1000)) });
     report({ test: 'content', figure: 'ci_64mib_get_mib_s', value: round(size / MiB / (getMs / 1000)) });
     report({ test: 'content', figure: 'ci_64mib_total_s', value: round(seconds) });
+    // getStream's default window (4 chunks × 3 holders answering) fits a reader's socket buffer.
+    const drops = reassemblyDropsIn(net) - dropsBefore;
+    report({ test: 'content', figure: 'ci_64mib_reassembly_drops', value: drops, threshold: 0, pass: drops === 0 });
+    expect(drops).toBe(0);
     if (HAS_PROC) expect(peak.rssAnon).toBeLessThan(CI_GROWTH_LIMIT);
     expect(peak.js).toBeLessThan(CI_GROWTH_LIMIT);
   });
