@@ -231,7 +231,7 @@ describe('T27 churn (net)', () => {
     expect(success).toBeGreaterThanOrEqual(t.lookup_success);
     expect(medianLive).toBeGreaterThanOrEqual(t.median_live_replicas);
     expect(discovery).toBeGreaterThanOrEqual(t.discovery_ratio);
-  }, 180_000);
+  }, 240_000);
 
   it.skipIf(!SLOW)('T27 keeps stored keys findable and r replicas live on 200 nodes over 3 minutes of churn (SLOW=1)', async () => {
     const t = THRESHOLDS.T27;

@@ -103,6 +103,7 @@ describe('Replication on a 30-node testnet (r = 3)', () => {
 
     const first = await publisher.put(contentClosestTo(tiny, 'capacity one'), { replicationFactor: R });
     const afterFirst = refusedAt();
+    // The publisher records 'store_full' only for a refusal with the STORAGE_FULL code (507).
     const fullEvents = publisher.reputation.get(tiny.id, Date.now())?.events.store_full ?? 0;
     expect(first.replicas).toHaveLength(R);
     expect(first.replicas.some((c) => bytesEqual(c.id, tiny.id))).toBe(false);
@@ -167,10 +168,10 @@ describe('Replication on a 30-node testnet (r = 3)', () => {
     const stoppedIds = new Set([...dead].map((n) => idToHex(n.id)));
     await Promise.all([...dead].map((n) => n.stop()));
     const survivors = live();
+    expect(survivors).toHaveLength(N - KILLED);
     const staleBefore = staleEntries(survivors, stoppedIds);
     const refreshMs = await refreshTables(survivors, random);
     const staleAfter = staleEntries(survivors, stoppedIds);
-    expect(survivors).toHaveLength(N - KILLED);
     const before = stored.map((s) => holders(s.key, survivors));
     const lostSome = before.filter((h, i) => h < initial[i]!).length;
     const placedComplete = (): number => stored.filter((s) => closestWithRoom(s.key, R).every((n) => n.holds(s.key))).length / stored.length;
