@@ -1,7 +1,7 @@
 /**
  * Manifests of large content: content over one value is cut into chunks of `chunkSize` bytes,
  * each stored under its own key, and a manifest lists the chunk keys in order with the total
- * size and the BLAKE3 digest of the whole content. Format: MANIFEST_MAGIC ‖ msgpack
+ * size and a digest: BLAKE3 of the chunk keys in order (the chunk root, see src/node/content.ts). Format: MANIFEST_MAGIC ‖ msgpack
  * [1, size, chunkSize, chunk keys concatenated (32 B each), digest]. It always fits one value.
  */
 import { Packr, Unpackr } from 'msgpackr';
@@ -17,7 +17,7 @@ export interface Manifest {
   chunkSize: number;
   /** Chunk keys in content order: ceil(size / chunkSize) of them. */
   chunks: Key[];
-  /** BLAKE3 of the whole content (32 bytes). */
+  /** BLAKE3 of the chunk keys in order, the chunk root (32 bytes); checked by readers. */
   digest: Uint8Array;
 }
 
