@@ -89,7 +89,7 @@ export function runLookup(ctx: OperationsContext, target: Id, run: LookupRun = {
   // Routing reads reputation: peers scored bad (poisoners, failed audits, protocol violations)
   // are neither started from nor followed, so a known poisoner costs a lookup nothing.
   const now = ctx.clock.now();
-  const good = (c: Contact): boolean => !ctx.reputation.isBad(c.id, now);
+  const good = (c: Contact): boolean => !isHostile(ctx.reputation, c, now);
   const seeds = ctx.table.closest(target, options.k, (e) => good(e.contact));
   const lookup = new Lookup({ target, k: options.k, alpha: options.alpha, self: ctx.self.id }, seeds);
   // A query runs to its own timeout even once the lookup has moved past the peer (slow) or
@@ -124,6 +124,18 @@ export function runLookup(ctx: OperationsContext, target: Id, run: LookupRun = {
   // A FIND_VALUE that found nothing yet waits for holders still answering (large values are slow).
   const awaitInFlight = valueKey !== null && run.collect !== true;
   return driveLookup(lookup, query, { clock: ctx.clock, timeout: options.lookupTimeout, signal: run.signal, accept, collect: run.collect, awaitInFlight });
+}
+
+/**
+ * A peer lookups avoid: scored bad *and* caught serving forged values, failing audits or
+ * violating the protocol. Timeouts alone never exclude a peer here (the routing table already
+ * drops peers that keep failing): on a loaded machine a few slow answers must not cut a small
+ * network's lookups off from the holders.
+ */
+function isHostile(book: ReputationBook, c: Contact, now: number): boolean {
+  if (!book.isBad(c.id, now)) return false;
+  const e = book.get(c.id, now)?.events;
+  return e !== undefined && e.invalid_value + e.protocol_violation + e.audit_fail > 0;
 }
 
 async function queryOne(ctx: OperationsContext, contact: Contact, target: Id, valueKey: Key | null, signal: AbortSignal | undefined, tokens?: TokenMap): Promise<QueryAnswer> {
