@@ -17,7 +17,7 @@ export type LookupAction =
   | { readonly type: 'wait' }
   | { readonly type: 'done' };
 
-type State = 'new' | 'waiting' | 'slow' | 'succeeded' | 'failed';
+type State = 'new' | 'waiting' | 'slow' | 'succeeded' | 'failed' | 'skipped';
 
 interface Candidate {
   readonly contact: Contact;
@@ -41,6 +41,12 @@ export interface LookupInit {
   maxCandidates?: number;
   /** ms after which an unanswered peer no longer holds up the lookup. Default LOOKUP_SLOW_PEER. */
   slowAfter?: number;
+  /**
+   * Asked right before a candidate is queried; false skips it for good (it neither answers nor
+   * counts against termination). Disjoint-path lookups (S/Kademlia) use it so that no peer is
+   * queried by two paths. Default: every candidate may be queried.
+   */
+  claim?: (contact: Contact) => boolean;
 }
 
 /** Counters of one lookup. */
@@ -62,6 +68,7 @@ export class Lookup {
   readonly #self: Id | null;
   readonly #maxCandidates: number;
   readonly #slowAfter: number;
+  readonly #claim: ((contact: Contact) => boolean) | null;
   /** Sorted closest first. */
   readonly #candidates: Candidate[] = [];
   readonly #byId = new Map<string, Candidate>();
@@ -77,6 +84,7 @@ export class Lookup {
     this.#self = init.self ?? null;
     this.#maxCandidates = init.maxCandidates ?? 8 * this.k;
     this.#slowAfter = init.slowAfter ?? LOOKUP_SLOW_PEER;
+    this.#claim = init.claim ?? null;
     for (const c of seeds) this.#add(c, 1);
   }
 
@@ -87,11 +95,16 @@ export class Lookup {
     let live = 0;
     let allAnswered = true;
     for (const c of this.#candidates) {
-      if (c.state === 'failed' || c.state === 'slow') continue;
+      if (c.state === 'failed' || c.state === 'slow' || c.state === 'skipped') continue;
       if (live++ >= this.k) break;
       if (c.state === 'succeeded') continue;
+      if (c.state === 'new' && this.#progress.inFlight < this.alpha) {
+        if (this.#claim === null || this.#claim(c.contact)) return this.#query(c, now);
+        c.state = 'skipped'; // another path has it
+        live--;
+        continue;
+      }
       allAnswered = false;
-      if (c.state === 'new' && this.#progress.inFlight < this.alpha) return this.#query(c, now);
     }
     if (allAnswered || this.#progress.inFlight === 0) {
       this.#finished = true;

@@ -12,7 +12,7 @@
  *   stays silent is it evicted and the newest replacement-cache entry promoted;
  * - a contact whose requests time out twice in a row is removed.
  */
-import type { Contact } from '../id/index.js';
+import { type Contact, type Id, randomIdInBucket } from '../id/index.js';
 import type { RoutingEntry, RoutingTable } from '../routing/index.js';
 import type { Rpc } from '../rpc/index.js';
 import { type Address, type Clock, minute } from '../util/index.js';
@@ -108,5 +108,22 @@ export class TableMaintainer {
         this.counters.evicted++;
       },
     ).finally(() => this.#evicting.delete(bucket));
+  }
+}
+
+/**
+ * Kademlia §2.3 bucket refresh: for each bucket left unchanged for `idleMs`, marks it fresh and
+ * looks up a random id in its range, one lookup after another. Stops early when `running()`
+ * turns false. Shared by the UDP node and the simulator.
+ */
+export async function refreshBuckets(
+  table: RoutingTable, clock: Clock, idleMs: number, randomBytes: (n: number) => Uint8Array,
+  lookup: (target: Id) => Promise<unknown>, running: () => boolean,
+): Promise<void> {
+  const now = clock.now();
+  for (const index of table.staleBuckets(now, idleMs)) {
+    table.touchBucket(index, now);
+    await lookup(randomIdInBucket(table.self, index, randomBytes));
+    if (!running()) return;
   }
 }

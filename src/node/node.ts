@@ -8,7 +8,7 @@ import {
   CryptoPool, ephemeralIdentity, keyedBlake3, loadOrCreateIdentity, type NodeIdentity, type NodeRecord, signNodeRecord,
 } from '../crypto/index.js';
 import type { Contact, Id, Key, NodeId } from '../id/index.js';
-import { idToHex, randomIdInBucket } from '../id/index.js';
+import { idToHex } from '../id/index.js';
 import type { LookupResult } from '../lookup/index.js';
 import { RoutingTable } from '../routing/index.js';
 import { Rpc } from '../rpc/index.js';
@@ -19,7 +19,7 @@ import { PROTOCOL_VERSION } from '../wire/index.js';
 import { handleRequest } from './handlers.js';
 import { PoolHandshake } from './handshake.js';
 import { WriteTokens } from './tokens.js';
-import { TableMaintainer } from './maintenance.js';
+import { refreshBuckets, TableMaintainer } from './maintenance.js';
 import { RecordBook } from './records.js';
 import { get, type GetResult, type OperationsContext, put, type PutOptions, type PutResult, runLookup } from './operations.js';
 import { getStream, type GetStreamOptions, putStream, type PutStreamOptions, type PutStreamResult } from './content.js';
@@ -354,13 +354,9 @@ export class DhtNode {
   async #maintain(): Promise<void> {
     const s = this.#running;
     if (s === null) return;
-    const now = this.options.clock.now();
-    for (const index of s.table.staleBuckets(now, this.options.refreshInterval)) {
-      s.table.touchBucket(index, now);
-      const target = randomIdInBucket(s.self.id, index, (n) => this.options.random.bytes(n));
-      await runLookup(s.ops, target);
-      if (this.#running !== s) return;
-    }
+    await refreshBuckets(s.table, this.options.clock, this.options.refreshInterval, (n) => this.options.random.bytes(n),
+      (target) => runLookup(s.ops, target), () => this.#running === s);
+    if (this.#running !== s) return;
     if (s.store !== null) await saveSnapshot(s.store, s.table).catch(() => {}); // retried next round
   }
 

@@ -14,10 +14,13 @@ import type { Clock, Timer } from '../util/index.js';
 import { ValueKind } from '../wire/index.js';
 import { AUDIT_NONCE_BYTES, auditPasses } from './audit.js';
 
+/** What a round reads of the local store: the records in key order and a copy of one. */
+export type ReplicaStore = Pick<Store, 'entries' | 'getCopy'>;
+
 /** How a round reaches the network; the node supplies these (lookups, RPCs, the pool). */
 export interface ReplicatorDeps {
   readonly clock: Clock;
-  readonly store: Store;
+  readonly store: ReplicaStore;
   readonly self: Contact;
   randomBytes(n: number): Uint8Array;
   /** The nodes that should hold `key`, best first (lookup + placement), this node possibly among them. */

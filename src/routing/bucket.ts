@@ -3,11 +3,15 @@
  * bounded replacement cache of peers met while the bucket was full, most recently seen last.
  * Internal to src/routing/: the table enforces k and keeps the counts; this file keeps order.
  */
-import { type Contact, type NodeId, idEquals } from '../id/index.js';
+import { type Contact, type NodeId, idEquals, isSharedContact } from '../id/index.js';
 import type { RoutingEntry } from './types.js';
 
-/** A copy holding only id, host and port, so the table never retains a caller's larger object. */
+/**
+ * A copy holding only id, host and port, so the table never retains a caller's larger object;
+ * a shared (immutable) contact is kept as it is (shareContact(), for the simulator's memory).
+ */
 export function ownContact(contact: Contact): Contact {
+  if (isSharedContact(contact)) return contact;
   return { id: new Uint8Array(contact.id) as NodeId, host: contact.host, port: contact.port };
 }
 
