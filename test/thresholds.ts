@@ -216,4 +216,19 @@ export const THRESHOLDS = {
     discovery_ratio: 0.8,
   },
   // Values and replication (T20, T21, T23, T24, T25, T27, T28): one block per test, in id order.
+  // Simulator variants (src/sim, docs/simulation.md).
+  T19: {
+    /** §5 T19: "success(d = 4, f = 20 %) ≥ 0.90". */
+    success_d4_f20: 0.9,
+  },
+  T26_sim: {
+    /** §5 T26: "Mean recall@k ≥ 0.95" (sim N = 2,000). */
+    recall_at_k: 0.95,
+  },
+  T27_sim: {
+    /** Issue 7: "churn success ≥ 0.99 for N = 1,000" (T27: lookup success for stored keys ≥ 99 %). */
+    lookup_success: 0.99,
+    /** §5 T27: discovery ratio ≥ 0.8. */
+    discovery_ratio: 0.8,
+  },
 } as const satisfies Record<string, Record<string, number>>;
