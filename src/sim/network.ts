@@ -6,9 +6,8 @@
  * `peer` = the sender's id): handshakes, sealing and their cost are not simulated.
  */
 import type { NodeId } from '../id/index.js';
-import { type TransportCounters, type MessageHandler, type Transport, zeroCounters } from '../transport/index.js';
+import { framedBytes, type TransportCounters, type MessageHandler, type Transport, zeroCounters } from '../transport/index.js';
 import type { Address, SeededRandom } from '../util/index.js';
-import { framedBytes } from '../transport/frame.js';
 import type { EventClock } from './clock.js';
 
 /** One-way propagation delay, ms. */

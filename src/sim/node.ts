@@ -7,14 +7,14 @@
  * An adversary answers every FIND_NODE / FIND_VALUE with the adversaries closest to the target
  * (T19), and acknowledges STOREs without keeping anything.
  */
-import { blake3, keyedBlake3 } from '../crypto/blake3.js';
+import { blake3, keyedBlake3 } from '../crypto/index.js';
 import { type Contact, type Id, type Key, type NodeId, idEquals, shareContact } from '../id/index.js';
 import { driveDisjointLookup, driveLookup, Lookup, type DisjointResult, type LookupResult, type QueryAnswer } from '../lookup/index.js';
-import { refreshBuckets, TableMaintainer } from '../node/maintenance.js';
+import { refreshBuckets, TableMaintainer } from '../node/index.js';
 import { auditKey, placementOrder, Replicator } from '../replication/index.js';
 import { RoutingTable, type RoutingTableInit } from '../routing/index.js';
 import { Rpc } from '../rpc/index.js';
-import { SELF_SOURCE } from '../storage/constants.js';
+import { SELF_SOURCE } from '../storage/index.js';
 import { type Address, bytesEqual, DhtError, K_BUCKET_SIZE, LOOKUP_ALPHA, SeededRandom, type Timer } from '../util/index.js';
 import { type Request, type ResponseBody, ValueKind } from '../wire/index.js';
 import type { SimEndpoint, SimNetwork } from './network.js';

@@ -1,0 +1,134 @@
+/** The churn scenario (T27, sim): nodes replaced every minute while replication keeps the keys alive. */
+import { blake3 } from '../crypto/index.js';
+import { idToHex, type Key } from '../id/index.js';
+import { hour, MAX_TTL, minute } from '../util/index.js';
+import { quantile, round } from './stats.js';
+import { type CommonOptions, type Figure, LOOKUP_LIMIT, populate, type ScenarioResult, tableInit } from './scenario.js';
+import { liveTimers, SimWorld } from './world.js';
+
+export interface ChurnOptions extends CommonOptions {
+  /** Simulated minutes of churn. Default 120. */
+  minutes?: number;
+  /** Share of nodes replaced per simulated minute. Default 0.1. */
+  rate?: number;
+  /** Keys stored before the churn. Default 1,000. */
+  keys?: number;
+  /** Replicas per key. Default 5 (see docs/simulation.md). */
+  replicas?: number;
+  /** Replicator round interval, ms. Default 1 min. */
+  repairInterval?: number;
+  /** Republish interval of the publishers, ms. Default 1 h. */
+  republishInterval?: number;
+  /** Minutes between measurements. Default 10. */
+  sampleEvery?: number;
+}
+
+/** T27 (sim): a share of the nodes replaced every minute while replication keeps the keys alive. */
+export async function runChurn(o: ChurnOptions): Promise<ScenarioResult> {
+  const minutes = o.minutes ?? 120;
+  const rate = o.rate ?? 0.1;
+  const keyCount = o.keys ?? 1000;
+  const r = o.replicas ?? 5;
+  const sampleEvery = o.sampleEvery ?? 10;
+  const concurrency = o.concurrency ?? 50;
+  const started = performance.now();
+  const world = new SimWorld({
+    seed: o.seed, latency: o.latency, loss: o.loss, table: tableInit(o),
+    timers: liveTimers({ interval: o.repairInterval ?? minute, republishInterval: o.republishInterval ?? hour, batch: 256 }),
+  });
+  const k = world.k;
+  const samples: { minute: number; success: number; liveK: number; liveR: number; discovery: number; nodes: number }[] = [];
+  const all = { lookups: 0, found: 0, discovered: 0, existing: 0 };
+  try {
+    populate(world, o.nodes);
+    world.oracleJoin();
+    const start = world.clock.now();
+    // Publish the keys from random nodes.
+    const keys: Key[] = [];
+    for (let i = 0; i < keyCount; i += concurrency) {
+      const puts: Promise<unknown>[] = [];
+      for (let j = i; j < Math.min(keyCount, i + concurrency); j++) {
+        const value = world.random.bytes(48);
+        keys.push(blake3(value) as Key);
+        puts.push(world.pick().put(value, r, MAX_TTL));
+      }
+      await world.clock.waitFor(Promise.all(puts), LOOKUP_LIMIT);
+      o.progress?.('publish', Math.min(keyCount, i + concurrency), keyCount);
+    }
+    const measure = async (m: number): Promise<void> => {
+      let found = 0;
+      let discovered = 0;
+      let existing = 0;
+      const liveK: number[] = [];
+      const liveR: number[] = [];
+      for (let i = 0; i < keys.length; i += concurrency) {
+        const runs = keys.slice(i, i + concurrency).map(async (key) => {
+          const closest = world.trueClosest(key, k);
+          const holders = closest.filter((n) => n.records.has(key));
+          liveK.push(holders.length);
+          liveR.push(closest.slice(0, r).filter((n) => n.records.has(key)).length);
+          const from = world.pick();
+          const { result, holders: seen } = await from.findValue(key);
+          if (result.value !== null || from.records.has(key)) found++;
+          const held = new Set(holders.map((n) => idToHex(n.id)));
+          discovered += seen.filter((c) => held.has(idToHex(c.id))).length;
+          existing += holders.filter((n) => n !== from).length;
+        });
+        await world.clock.waitFor(Promise.all(runs), LOOKUP_LIMIT);
+      }
+      all.lookups += keys.length;
+      all.found += found;
+      all.discovered += discovered;
+      all.existing += existing;
+      samples.push({
+        minute: m, success: found / keys.length, liveK: quantile(liveK, 0.5), liveR: quantile(liveR, 0.5),
+        discovery: existing === 0 ? 1 : discovered / existing, nodes: world.size,
+      });
+    };
+    await measure(0);
+    const perMinute = Math.round(rate * o.nodes);
+    for (let m = 1; m <= minutes; m++) {
+      const minuteStart = start + (m - 1) * minute;
+      for (let j = 0; j < perMinute; j++) {
+        // Replacements at random instants of the minute: a node vanishes, a fresh one joins.
+        world.clock.setTimeout(() => {
+          world.removeNode(world.pick());
+          const bootstrap = world.pick();
+          void world.addNode().join(bootstrap.contact);
+        }, minuteStart + world.random.int(minute) - world.clock.now());
+      }
+      await world.clock.runUntil(start + m * minute);
+      if (m % sampleEvery === 0 || m === minutes) await measure(m);
+      o.progress?.('churn minutes', m, minutes);
+    }
+    const fig = (figure: string, value: number, unit?: string): Figure =>
+      ({ scenario: 'churn', figure, value: round(value, 4), unit, nodes: o.nodes, seed: o.seed, minutes, rate, replicas: r });
+    const figures = [
+      fig('lookup_success', all.found / all.lookups),
+      fig('lookup_success_min', Math.min(...samples.map((s) => s.success))),
+      fig('median_live_replicas_k', quantile(samples.map((s) => s.liveK), 0.5)),
+      fig('median_live_replicas_r', quantile(samples.map((s) => s.liveR), 0.5)),
+      fig('min_median_live_replicas_r', Math.min(...samples.map((s) => s.liveR))),
+      fig('discovery_ratio', all.existing === 0 ? 1 : all.discovered / all.existing),
+      fig('nodes_replaced', perMinute * minutes),
+      fig('messages_per_node_minute', world.network.counters.sent / o.nodes / Math.max(1, minutes)),
+      fig('wall_s', (performance.now() - started) / 1000, 's'),
+      fig('rss_mb', process.memoryUsage().rss / 2 ** 20, 'MiB'),
+    ];
+    return {
+      scenario: 'churn', figures,
+      tables: [{
+        title: `Churn: ${Math.round(rate * 100)} % of ${o.nodes} nodes replaced per minute, ${keyCount} keys at r = ${r}`,
+        header: ['minute', 'success', `median live among k`, `median live among r`, 'discovery', 'nodes'],
+        rows: samples.map((s) => [s.minute, round(s.success, 3), s.liveK, s.liveR, round(s.discovery, 3), s.nodes]),
+      }],
+      series: [
+        { name: 'lookup success', points: samples.map((s) => [s.minute, s.success]) },
+        { name: 'discovery ratio', points: samples.map((s) => [s.minute, s.discovery]) },
+        { name: `live among r (÷ ${r})`, points: samples.map((s) => [s.minute, s.liveR / r]) },
+      ],
+    };
+  } finally {
+    world.stop();
+  }
+}
