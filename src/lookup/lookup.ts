@@ -161,7 +161,9 @@ export class Lookup {
 
   #markSlow(now: number): void {
     for (const c of this.#candidates) {
-      if (c.state !== 'waiting' || now - c.sentAt < this.#slowAfter) continue;
+      // The same sum as nextSlowAt: with fractional times (the simulator) `now - sentAt` can round
+      // below slowAfter at the very instant nextSlowAt named, and the driver would spin on it.
+      if (c.state !== 'waiting' || now < c.sentAt + this.#slowAfter) continue;
       c.state = 'slow';
       this.#progress.inFlight--;
       this.#progress.slow++;
