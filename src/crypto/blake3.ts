@@ -3,7 +3,12 @@
  * keyed hashes (write tokens, audit challenges) and derive-key mode (domain separation), and a
  * streaming hasher so large content is hashed with flat memory.
  */
-import { createHash, createKeyed, deriveKey as b3DeriveKey, keyedHash as b3KeyedHash, hash as b3Hash } from 'blake3-wasm';
+import { createDeriveKey, createHash, createKeyed, hash as b3Hash } from 'blake3-wasm';
+
+// blake3-wasm's one-shot keyedHash() and deriveKey() never free the hasher they create in WASM
+// memory (about 1.9 KB per call: a node answering requests grows without bound, and the WASM
+// allocator slows down as it fills). The hasher instances free their state on digest(), so the
+// keyed and derive-key modes below go through them.
 
 /** Bytes of every digest and key in this module. */
 export const BLAKE3_BYTES = 32;
@@ -19,12 +24,12 @@ export function blake3(data: Uint8Array): Uint8Array {
 /** Keyed BLAKE3 (a MAC/PRF) of `data` under a 32-byte `key`. */
 export function keyedBlake3(key: Uint8Array, data: Uint8Array): Uint8Array {
   if (key.byteLength !== BLAKE3_BYTES) throw new RangeError(`key must be ${BLAKE3_BYTES} bytes`);
-  return view(b3KeyedHash(Buffer.from(key.buffer, key.byteOffset, key.byteLength), data) as Buffer);
+  return view(createKeyed(Buffer.from(key.buffer, key.byteOffset, key.byteLength)).update(data).digest());
 }
 
 /** BLAKE3 derive-key mode: a 32-byte key for `context` (a fixed, unique string) from `material`. */
 export function deriveKey(context: string, material: Uint8Array): Uint8Array {
-  return view(b3DeriveKey(context, material) as Buffer);
+  return view(createDeriveKey(context).update(material).digest());
 }
 
 /**
@@ -57,7 +62,7 @@ export function createHasher(key?: Uint8Array): StreamingHasher {
     dispose() {
       if (done) return;
       done = true;
-      h.digest(); // blake3-wasm frees its state on digest
+      h.dispose();
     },
   };
   return hasher;

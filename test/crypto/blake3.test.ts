@@ -2,6 +2,7 @@
  * BLAKE3 wrappers against the official BLAKE3 test vectors (test/vectors/blake3.json, all 35
  * cases of the reference repository), and the streaming hasher against the one-shot functions.
  */
+import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BLAKE3_BYTES, blake3, createHasher, deriveKey, keyedBlake3 } from '../../src/crypto/index.js';
@@ -124,5 +125,27 @@ describe('keyed hash and derive-key inputs', () => {
     expect(toHex(deriveKey('zhtp/v1/test b', m))).not.toBe(toHex(a));
     expect(toHex(deriveKey('zhtp/v1/test a', new Uint8Array([1, 2, 4])))).not.toBe(toHex(a));
     expect(toHex(deriveKey('zhtp/v1/test a', m))).toBe(toHex(a));
+  });
+});
+
+describe('WASM memory', () => {
+  // blake3-wasm's one-shot keyedHash()/deriveKey() leak their hasher (≈ 1.9 KB per call); the
+  // wrappers must not: a node computes keyed hashes for every token and audit it answers.
+  it('20,000 keyed hashes, derived keys and abandoned streams leave the WASM memory as it was', () => {
+    const require = createRequire(import.meta.url);
+    const { __wasm } = require('blake3-wasm/dist/wasm/nodejs/blake3_js.js') as { __wasm: { memory: WebAssembly.Memory } };
+    const key = new Uint8Array(32).fill(7);
+    const data = new Uint8Array(48).fill(1);
+    const round = (n: number): void => {
+      for (let i = 0; i < n; i++) {
+        keyedBlake3(key, data);
+        deriveKey('zhtp/v1/test leak', data);
+        createHasher(key).update(data).dispose();
+      }
+    };
+    round(1000); // the allocator settles
+    const before = __wasm.memory.buffer.byteLength;
+    round(20_000);
+    expect(__wasm.memory.buffer.byteLength).toBe(before);
   });
 });
