@@ -13,3 +13,4 @@ export type { PutMutableOptions, PutMutableResult, GetMutableOptions, GetMutable
 export type { AddToSetOptions, GetSetResult } from './sets.js';
 export type { PutStreamOptions, PutStreamResult, GetStreamOptions } from './content.js';
 export { chunkRoot } from './content.js';
+export { NodeEvents, RECENT_EVENTS, type NodeEvent, type LookupEvent, type PeerEvent, type OperationEvent } from './events.js';

@@ -42,6 +42,8 @@ export class TableMaintainer {
   #closed = false;
   /** Told of each contact newly admitted to the table (replication hands it the keys it should hold). */
   onAdmitted: (contact: Contact) => void = () => {};
+  /** Told of each contact the maintainer takes out of the table, and why. */
+  onRemoved: (contact: Contact, reason: 'failures' | 'evicted') => void = () => {};
 
   constructor(components: { table: RoutingTable; rpc: Rpc; clock: Clock }) {
     this.#table = components.table;
@@ -85,6 +87,7 @@ export class TableMaintainer {
     if (this.#table.recordFailure(contact.id) >= MAX_FAILURES) {
       this.#table.remove(contact.id, this.#clock.now());
       this.counters.removedAfterFailures++;
+      this.onRemoved(contact, 'failures');
     }
   }
 
@@ -106,6 +109,7 @@ export class TableMaintainer {
         if (this.#closed) return;
         this.#table.replace(oldest.contact.id, undefined, this.#clock.now());
         this.counters.evicted++;
+        this.onRemoved(oldest.contact, 'evicted');
       },
     ).finally(() => this.#evicting.delete(bucket));
   }

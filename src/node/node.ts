@@ -31,6 +31,7 @@ import { ReputationBook } from '../reputation/index.js';
 import type { SetEntry } from '../values/index.js';
 import { type DhtNodeOptions, resolveOptions, type ResolvedOptions } from './options.js';
 import { loadSnapshot, saveSnapshot } from './snapshot.js';
+import { NodeEvents } from './events.js';
 import { ActivePeers, buildStats, type DhtStats, type ExtendedStats, extendedStats } from './stats.js';
 
 type Running = {
@@ -63,6 +64,8 @@ export class DhtNode {
   #badTokens = 0;
   readonly #reputation = new ReputationBook();
   readonly #capacity = new CapacityBook();
+  /** Lookups, peers entering and leaving the table, puts and gets (the API's live stream). */
+  readonly events = new NodeEvents();
 
   constructor(options: DhtNodeOptions) {
     this.options = resolveOptions(options);
@@ -153,10 +156,13 @@ export class DhtNode {
     });
     const table = new RoutingTable(id, { k: o.k, treatLoopbackAsPublic: o.treatLoopbackAsPublic });
     const maintainer = new TableMaintainer({ table, rpc, clock: o.clock });
+    const peerEvent = (c: Contact, change: 'added' | 'removed', reason?: string): void =>
+      this.events.emit({ type: 'peer', at: o.clock.now(), change, id: idToHex(c.id), address: formatAddress(c), reason });
     // A peer that misbehaved in its own session leaves the table (and so our answers) at once.
     channel.setPenaltyHandler((e) => {
       if (e.peerId !== null) {
-        table.remove(e.peerId as NodeId, o.clock.now());
+        const removed = table.remove(e.peerId as NodeId, o.clock.now());
+        if (removed !== undefined) peerEvent(removed.contact, 'removed', 'penalty');
         this.#reputation.record(e.peerId as NodeId, 'protocol_violation', o.clock.now());
       }
       o.onPenalty(e);
@@ -165,9 +171,17 @@ export class DhtNode {
       self, table, rpc, store, pool, clock: o.clock, options: o, reputation: this.#reputation, capacity: this.#capacity,
       onPeerFailed: (c) => maintainer.failed(c),
       onOutcome: (ok) => this.#peers.outcome(ok),
+      onLookup: (kind, ms, result) => this.events.emit({
+        type: 'lookup', at: o.clock.now(), kind, ms, hops: result?.hops ?? 0,
+        ok: result !== null && !result.timedOut && (kind === 'node' ? result.closest.length > 0 : result.value !== null),
+      }),
     };
     const replicator = store === null ? null : createReplicator(ops, store);
-    if (replicator !== null) maintainer.onAdmitted = (c) => replicator.nodeLearned(c);
+    maintainer.onAdmitted = (c) => {
+      replicator?.nodeLearned(c);
+      peerEvent(c, 'added');
+    };
+    maintainer.onRemoved = (c, reason) => peerEvent(c, 'removed', reason);
     rpc.setObserver((message, from, authenticated) => {
       if (authenticated) this.#peers.seen(message.sender, o.clock.now());
       maintainer.observe(message, from, authenticated);
@@ -215,12 +229,12 @@ export class DhtNode {
 
   /** Stores content under its BLAKE3 key on the closest nodes; resolves after r acknowledgements (or fewer if fewer accept). */
   put(content: Uint8Array, options?: PutOptions): Promise<PutResult> {
-    return put(this.#state().ops, content, options);
+    return this.#observe('put', content.byteLength, put(this.#state().ops, content, options));
   }
 
   /** Finds and verifies the content stored under `key`. Rejects with NOT_FOUND. */
   get(key: Key, options: { signal?: AbortSignal } = {}): Promise<GetResult> {
-    return get(this.#state().ops, key, options.signal);
+    return this.#observe('get', 0, get(this.#state().ops, key, options.signal), key);
   }
 
   /** Signs `value` as a mutable record (default keys: this node's) and stores it (docs/records.md). */
@@ -358,6 +372,22 @@ export class DhtNode {
       (target) => runLookup(s.ops, target), () => this.#running === s);
     if (this.#running !== s) return;
     if (s.store !== null) await saveSnapshot(s.store, s.table).catch(() => {}); // retried next round
+  }
+
+  /** Emits a put/get event when `op` settles; passes its outcome through. */
+  #observe<T extends { key: Key; durationMs: number; value?: Uint8Array }>(type: 'put' | 'get', bytes: number, op: Promise<T>, key?: Key): Promise<T> {
+    const started = this.options.clock.now();
+    return op.then(
+      (r) => {
+        this.events.emit({ type, at: this.options.clock.now(), key: idToHex(r.key), ms: r.durationMs, ok: true, bytes: r.value?.byteLength ?? bytes });
+        return r;
+      },
+      (err: unknown) => {
+        const error = err instanceof DhtError ? err.code : (err as Error)?.name ?? 'Error';
+        this.events.emit({ type, at: this.options.clock.now(), key: key === undefined ? null : idToHex(key), ms: this.options.clock.now() - started, ok: false, bytes, error });
+        throw err;
+      },
+    );
   }
 
   #state(): Running {

@@ -66,6 +66,8 @@ export interface OperationsContext {
   onPeerFailed(contact: Contact): void;
   /** Records a request outcome for networkHealth. */
   onOutcome(ok: boolean): void;
+  /** Told of every finished lookup (latency metrics, the live event stream). */
+  onLookup?(kind: 'node' | 'value', ms: number, result: LookupResult | null): void;
 }
 
 /** Write tokens collected in a lookup: node id (hex) → the token it gave us for the target. */
@@ -123,7 +125,13 @@ export function runLookup(ctx: OperationsContext, target: Id, run: LookupRun = {
   };
   // A FIND_VALUE that found nothing yet waits for holders still answering (large values are slow).
   const awaitInFlight = valueKey !== null && run.collect !== true;
-  return driveLookup(lookup, query, { clock: ctx.clock, timeout: options.lookupTimeout, signal: run.signal, accept, collect: run.collect, awaitInFlight });
+  const driven = driveLookup(lookup, query, { clock: ctx.clock, timeout: options.lookupTimeout, signal: run.signal, accept, collect: run.collect, awaitInFlight });
+  if (ctx.onLookup === undefined) return driven;
+  const kind = valueKey === null ? 'node' : 'value';
+  return driven.then(
+    (result) => { ctx.onLookup?.(kind, ctx.clock.now() - now, result); return result; },
+    (err: unknown) => { ctx.onLookup?.(kind, ctx.clock.now() - now, null); throw err; },
+  );
 }
 
 /**
