@@ -58,6 +58,8 @@ function call(method: string, path: string, o: { token?: string | null; body?: U
   });
 }
 
+/** Hex of any bytes (idToHex takes ids only). */
+const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const json = (r: Reply): Record<string, unknown> => JSON.parse(r.body.toString('utf8')) as Record<string, unknown>;
 
 describe('auth and refusals', () => {
@@ -181,8 +183,8 @@ describe('endpoints', () => {
     const small = new Uint8Array(1000).map((_, i) => i & 0xff);
     const put = await call('POST', '/api/v1/content?replicas=3', { body: small });
     expect(put.status).toBe(201);
-    expect(json(put)).toMatchObject({ key: idToHex(blake3(small)), size: 1000, chunks: 0, replicas: 3 });
-    const back = await call('GET', `/api/v1/content/${idToHex(blake3(small))}`);
+    expect(json(put)).toMatchObject({ key: hexOf(blake3(small)), size: 1000, chunks: 0, replicas: 3 });
+    const back = await call('GET', `/api/v1/content/${hexOf(blake3(small))}`);
     expect(back.status).toBe(200);
     expect(Buffer.compare(back.body, Buffer.from(small))).toBe(0);
 
@@ -194,7 +196,7 @@ describe('endpoints', () => {
     const bigBack = await call('GET', `/api/v1/content/${meta.key as string}`);
     expect(bigBack.status).toBe(200);
     expect(bigBack.body.byteLength).toBe(large.byteLength);
-    expect(idToHex(blake3(bigBack.body))).toBe(idToHex(blake3(large)));
+    expect(hexOf(blake3(bigBack.body))).toBe(hexOf(blake3(large)));
   });
 
   it('mutable records and sets round-trip through JSON', async () => {
@@ -205,7 +207,7 @@ describe('endpoints', () => {
     const got = json(await call('GET', `/api/v1/mutable/self?salt=${encodeURIComponent(Buffer.from('s1').toString('base64'))}`));
     expect(got).toMatchObject({ seq: 0, value, key: json(put).key });
 
-    const setKey = idToHex(blake3(new TextEncoder().encode('api test set')));
+    const setKey = hexOf(blake3(new TextEncoder().encode('api test set')));
     const add = await call('POST', `/api/v1/sets/${setKey}`, { body: JSON.stringify({ value: Buffer.from('provider').toString('base64') }), headers: { 'content-type': 'application/json' } });
     expect(add.status).toBe(201);
     const set = json(await call('GET', `/api/v1/sets/${setKey}`)) as { entries: Array<{ value: string }> };
