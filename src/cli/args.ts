@@ -1,21 +1,20 @@
 /** Argument parsing shared by the commands: a usage error type and typed option readers. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { type Address, parseAddress } from '../util/index.js';
+import { UsageError } from './errors.js';
 
-/** A command-line mistake: exit code 2 with a one-line message. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError };
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** Parses `argv` strictly; unknown options are usage errors. */
+/** Parses `argv` strictly; unknown options and missing option values are usage errors. */
 export function parse(argv: string[], options: Options): { values: Record<string, unknown>; positionals: string[] } {
   try {
     const r = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
     return { values: r.values as Record<string, unknown>, positionals: r.positionals };
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    // Node's first sentence names the problem; the rest is advice about '--' that rarely applies.
+    throw new UsageError((err as Error).message.split('. ')[0]!);
   }
 }
 

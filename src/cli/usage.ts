@@ -1,0 +1,86 @@
+/** The help text: one section per command, all of them for `zhtp-dht help`. */
+import { DEFAULT_API_URL } from './client.js';
+import { settingsHelp } from './settings.js';
+
+const CLIENT = `  --api URL                  the node's API (default ${DEFAULT_API_URL}, env ZHTP_API)
+  --data DIR                 the node's data folder, holding its api-token (env ZHTP_DATA)
+  --token T                  the API token (env ZHTP_TOKEN; default: read DIR/api-token)
+  --json                     print the API's JSON document as it came, for scripts
+`;
+
+/** Help of each command, by name. */
+export const COMMAND_HELP: Record<string, string> = {
+  start: `zhtp-dht start [options]
+  Runs a node and its HTTP API until SIGINT or SIGTERM. Each option can also be set by the
+  environment variable named after it, or as \`name = value\` in a config file; the command line
+  wins over the environment, which wins over the file.
+${settingsHelp()}  --config FILE              config file
+                             default DIR/zhtp-dht.conf if it exists, env ZHTP_CONFIG
+  --verbose                  same as --log-level debug
+`,
+  init: `zhtp-dht init [--data DIR] [--config FILE] [--force]
+  Writes a commented config file listing every setting of start with its default: FILE, or
+  DIR/zhtp-dht.conf. An existing file is kept unless --force.
+`,
+  stats: `zhtp-dht stats [client options]
+  The node's identity and figures: network size, connections, traffic, storage, lookups.
+`,
+  peers: `zhtp-dht peers [client options]
+  The contacts in the node's routing table.
+`,
+  routing: `zhtp-dht routing [client options]
+  The node's k-buckets: contacts and replacements per bucket.
+`,
+  health: `zhtp-dht health [client options]
+  Whether the node runs and has contacts (/readyz); exits 0 when ready, 1 when not. Needs no token.
+`,
+  put: `zhtp-dht put FILE [--replicas N] [--ttl SECONDS] [client options]
+  Streams FILE to the node, which stores it (in 256 KiB chunks when larger); prints its key.
+zhtp-dht put FILE --bootstrap HOST:PORT
+  Stores FILE (256 KiB at most) through a short-lived client node; no running node needed.
+`,
+  get: `zhtp-dht get KEY [-o FILE] [client options]
+  Streams the content under KEY into FILE (replaced only when complete) or to stdout.
+  With --json (and -o) prints {key, size, file, durationMs}.
+zhtp-dht get KEY --bootstrap HOST:PORT [-o FILE]
+  Fetches through a short-lived client node instead.
+`,
+  testnet: `zhtp-dht testnet [--nodes N] [--base-port P]
+  Runs N nodes (default 10) on 127.0.0.1 until interrupted.
+`,
+  demo: `zhtp-dht demo
+  Starts 20 loopback nodes, stores and fetches a few values, prints a report.
+`,
+  help: `zhtp-dht help [COMMAND]
+  This text, or the help of one command (also: zhtp-dht COMMAND --help).
+`,
+};
+
+/** Everything: commands, client options, exit codes. */
+export function fullHelp(): string {
+  return `usage: zhtp-dht <command> [options]
+
+Run a node:
+${indent(COMMAND_HELP.start!)}${indent(COMMAND_HELP.init!)}
+Talk to a running node through its API:
+${['stats', 'peers', 'routing', 'health', 'put', 'get'].map((c) => indent(COMMAND_HELP[c]!)).join('')}
+  client options:
+${indent(CLIENT)}
+Without a running node:
+${['testnet', 'demo', 'help'].map((c) => indent(COMMAND_HELP[c]!)).join('')}
+Exit codes: 0 done; 1 the operation failed; 2 usage error; 3 the API cannot be reached;
+4 the API refused the token. Full reference: docs/cli.md.
+`;
+}
+
+/** One command's help, with the client options where they apply. */
+export function commandHelp(name: string): string | null {
+  const text = COMMAND_HELP[name];
+  if (text === undefined) return null;
+  const client = ['stats', 'peers', 'routing', 'health', 'put', 'get'].includes(name);
+  return client ? `${text}\nclient options:\n${CLIENT}` : text;
+}
+
+function indent(text: string): string {
+  return text.split('\n').map((l) => (l === '' ? l : `  ${l}`)).join('\n');
+}
