@@ -1,6 +1,6 @@
 /**
  * zhtp-dht: a Kademlia DHT node for the ZHTP network. The package's public face: the node, its
- * options and results, ids and keys, errors, and the loopback testnet.
+ * options and results, ids and keys, errors, the loopback testnet and the HTTP API.
  */
 export * from './node/index.js';
 export {
@@ -19,3 +19,4 @@ export {
 export type { ReplicationStats } from './replication/index.js';
 export { prepareAudits, auditPasses, type PreparedAudit } from './replication/index.js';
 export { ReputationBook, type PeerReputation } from './reputation/index.js';
+export { ApiServer, API_PORT, type ApiServerOptions, NodeMetrics, readToken } from './api/index.js';

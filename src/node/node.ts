@@ -261,7 +261,7 @@ export class DhtNode {
 
   /** Stores content of any size from a stream, in chunks plus a manifest; resolves with the manifest key. */
   putStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: PutStreamOptions): Promise<PutStreamResult> {
-    return putStream(this.#state().ops, source, options);
+    return this.#observe('put', 0, putStream(this.#state().ops, source, options));
   }
 
   /** The content under `key` as verified chunks in order (a manifest's chunks, or one value). */
@@ -375,11 +375,11 @@ export class DhtNode {
   }
 
   /** Emits a put/get event when `op` settles; passes its outcome through. */
-  #observe<T extends { key: Key; durationMs: number; value?: Uint8Array }>(type: 'put' | 'get', bytes: number, op: Promise<T>, key?: Key): Promise<T> {
+  #observe<T extends { key: Key; durationMs: number; value?: Uint8Array; size?: number }>(type: 'put' | 'get', bytes: number, op: Promise<T>, key?: Key): Promise<T> {
     const started = this.options.clock.now();
     return op.then(
       (r) => {
-        this.events.emit({ type, at: this.options.clock.now(), key: idToHex(r.key), ms: r.durationMs, ok: true, bytes: r.value?.byteLength ?? bytes });
+        this.events.emit({ type, at: this.options.clock.now(), key: idToHex(r.key), ms: r.durationMs, ok: true, bytes: r.value?.byteLength ?? r.size ?? bytes });
         return r;
       },
       (err: unknown) => {
