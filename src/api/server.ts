@@ -48,6 +48,9 @@ export interface ApiServerOptions {
 const STATIC: Record<string, string> = {
   '/': 'index.html',
   '/dashboard/app.js': 'app.js',
+  '/dashboard/dom.js': 'dom.js',
+  '/dashboard/render.js': 'render.js',
+  '/dashboard/stream.js': 'stream.js',
   '/dashboard/style.css': 'style.css',
 };
 const MIME: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
