@@ -215,6 +215,18 @@ export const THRESHOLDS = {
     /** §5 T27: "Replica-holder discovery ratio (holders found / holders existing) ≥ 0.8". */
     discovery_ratio: 0.8,
   },
+  T29: {
+    /** §5 T29: "0 false accepts" among the hostile proofs. */
+    false_accepts: 0,
+    /** §5 T29: "Invalid proofs return `false` or a typed error": calls that threw anything else. */
+    untyped_errors: 0,
+    /** §5 T29: "0 worker crashes that take the pool down" (uncaught worker errors; threads lost at the end). */
+    worker_crashes: 0,
+    /** The valid control proofs sent among the hostile ones are all still accepted (share). */
+    valid_accepted: 1,
+    /** §5 T29: "The process exits ≤ 1 s after `node.stop()`" (here: after ZkPool.close()), ms. */
+    shutdown_ms: 1_000,
+  },
   // Values and replication (T20, T21, T23, T24, T25, T27, T28): one block per test, in id order.
   // Simulator variants (src/sim, docs/simulation.md).
   T19: {
