@@ -21,6 +21,8 @@ export interface ChurnOptions extends CommonOptions {
   republishInterval?: number;
   /** Minutes between measurements. Default 10. */
   sampleEvery?: number;
+  /** Idle time after which a bucket is refreshed, ms. Default DhtNode's (1 h). */
+  refreshInterval?: number;
 }
 
 /** T27 (sim): a share of the nodes replaced every minute while replication keeps the keys alive. */
@@ -34,10 +36,10 @@ export async function runChurn(o: ChurnOptions): Promise<ScenarioResult> {
   const started = performance.now();
   const world = new SimWorld({
     seed: o.seed, latency: o.latency, loss: o.loss, table: tableInit(o),
-    timers: liveTimers({ interval: o.repairInterval ?? minute, republishInterval: o.republishInterval ?? hour, batch: 256 }),
+    timers: liveTimers({ interval: o.repairInterval ?? minute, republishInterval: o.republishInterval ?? hour, batch: 256 }, o.refreshInterval),
   });
   const k = world.k;
-  const samples: { minute: number; success: number; liveK: number; liveR: number; discovery: number; nodes: number }[] = [];
+  const samples: { minute: number; success: number; liveK: number; liveR: number; discovery: number; dead: number; tableSize: number }[] = [];
   const all = { lookups: 0, found: 0, discovered: 0, existing: 0 };
   try {
     populate(world, o.nodes);
@@ -80,9 +82,19 @@ export async function runChurn(o: ChurnOptions): Promise<ScenarioResult> {
       all.found += found;
       all.discovered += discovered;
       all.existing += existing;
+      // Table decay: the share of routing-table entries (over every live node) naming a node that left.
+      const live = new Set(world.nodes.map((n) => idToHex(n.id)));
+      let entries = 0;
+      let dead = 0;
+      for (const n of world.nodes) {
+        for (const e of n.table.entries()) {
+          entries++;
+          if (!live.has(idToHex(e.contact.id))) dead++;
+        }
+      }
       samples.push({
         minute: m, success: found / keys.length, liveK: quantile(liveK, 0.5), liveR: quantile(liveR, 0.5),
-        discovery: existing === 0 ? 1 : discovered / existing, nodes: world.size,
+        discovery: existing === 0 ? 1 : discovered / existing, dead: entries === 0 ? 0 : dead / entries, tableSize: entries / Math.max(1, world.size),
       });
     };
     await measure(0);
@@ -110,6 +122,7 @@ export async function runChurn(o: ChurnOptions): Promise<ScenarioResult> {
       fig('median_live_replicas_r', quantile(samples.map((s) => s.liveR), 0.5)),
       fig('min_median_live_replicas_r', Math.min(...samples.map((s) => s.liveR))),
       fig('discovery_ratio', all.existing === 0 ? 1 : all.discovered / all.existing),
+      fig('table_dead_share_max', Math.max(...samples.map((s) => s.dead))),
       fig('nodes_replaced', perMinute * minutes),
       fig('messages_per_node_minute', world.network.counters.sent / o.nodes / Math.max(1, minutes)),
       fig('wall_s', (performance.now() - started) / 1000, 's'),
@@ -119,13 +132,14 @@ export async function runChurn(o: ChurnOptions): Promise<ScenarioResult> {
       scenario: 'churn', figures,
       tables: [{
         title: `Churn: ${Math.round(rate * 100)} % of ${o.nodes} nodes replaced per minute, ${keyCount} keys at r = ${r}`,
-        header: ['minute', 'success', `median live among k`, `median live among r`, 'discovery', 'nodes'],
-        rows: samples.map((s) => [s.minute, round(s.success, 3), s.liveK, s.liveR, round(s.discovery, 3), s.nodes]),
+        header: ['minute', 'success', `median live among k`, `median live among r`, 'discovery', 'dead in tables', 'table size'],
+        rows: samples.map((s) => [s.minute, round(s.success, 3), s.liveK, s.liveR, round(s.discovery, 3), round(s.dead, 3), Math.round(s.tableSize)]),
       }],
       series: [
         { name: 'lookup success', points: samples.map((s) => [s.minute, s.success]) },
         { name: 'discovery ratio', points: samples.map((s) => [s.minute, s.discovery]) },
         { name: `live among r (÷ ${r})`, points: samples.map((s) => [s.minute, s.liveR / r]) },
+        { name: 'dead share of table entries', points: samples.map((s) => [s.minute, s.dead]) },
       ],
     };
   } finally {

@@ -30,6 +30,7 @@ const USAGE = `usage: npm run sim -- static|churn|adversarial|scale [options]
   --keys K             churn: keys stored (default 1000)
   --replicas R         churn: replicas per key (default 5)
   --repair-interval S  churn: replicator round interval in seconds (default 60)
+  --refresh S          churn: a bucket idle this long is refreshed, seconds (default DhtNode's 3600)
   --sizes LIST         scale: network sizes (default 1000,10000,100000)
   --svg FILE           churn/scale: where the plot goes (default sim-SCENARIO.svg)
   --quiet              no progress bar`;
@@ -140,7 +141,7 @@ async function main(): Promise<number> {
       nodes: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, latency: { type: 'string' }, loss: { type: 'string' },
       'inbound-share': { type: 'string' }, lookups: { type: 'string' }, join: { type: 'string' }, paths: { type: 'string' },
       minutes: { type: 'string' }, rate: { type: 'string' }, keys: { type: 'string' }, replicas: { type: 'string' },
-      'repair-interval': { type: 'string' }, sizes: { type: 'string' }, svg: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' },
+      'repair-interval': { type: 'string' }, refresh: { type: 'string' }, sizes: { type: 'string' }, svg: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' },
     },
   });
   const scenario = positionals[0];
@@ -178,7 +179,7 @@ async function main(): Promise<number> {
     case 'churn':
       result = await runChurn({
         ...common, minutes: num('minutes', 120), rate: num('rate', 0.1), keys: num('keys', 1000), replicas: num('replicas', 5),
-        repairInterval: num('repair-interval', 60) * 1000,
+        repairInterval: num('repair-interval', 60) * 1000, refreshInterval: num('refresh', 3600) * 1000,
       });
       plot = linePlot({ title: `Churn: ${common.nodes} nodes, ${Math.round(num('rate', 0.1) * 100)} % replaced per minute`, xLabel: 'simulated minute', yLabel: 'share', series: result.series, yRange: [0, 1.05] });
       break;

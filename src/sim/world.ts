@@ -27,8 +27,8 @@ export interface WorldInit {
 }
 
 /** Timers of a live network: DhtNode's maintenance tick and refresh, and replication as given. */
-export function liveTimers(replication: SimTimers['replication']): SimTimers {
-  return { maintenanceInterval: minute, refreshInterval: BUCKET_REFRESH_INTERVAL, replication };
+export function liveTimers(replication: SimTimers['replication'], refreshInterval = BUCKET_REFRESH_INTERVAL): SimTimers {
+  return { maintenanceInterval: minute, refreshInterval, replication };
 }
 
 /** Compares two ids as unsigned big-endian numbers. */

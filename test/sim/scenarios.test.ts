@@ -60,7 +60,8 @@ describe('simulator scenarios', () => {
   });
 
   it('T27 (sim): 10 % of 1,000 nodes replaced per minute; stored keys stay found (≥ 99 %)', async () => {
-    // SLOW: the full scenario, 2 simulated hours with 1,000 keys (~25 min on 2 cores).
+    // SLOW: the full scenario, 2 simulated hours with 1,000 keys (~35 min). It fails today:
+    // success collapses after ~10 minutes (docs/simulation.md, churn), an open finding.
     const minutes = SLOW ? 120 : 4;
     const r = await runChurn({ nodes: 1000, seed: 27, keys: SLOW ? 1000 : 40, minutes, sampleEvery: SLOW ? 10 : 2 });
     const success = value(r.figures, 'lookup_success');
