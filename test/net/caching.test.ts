@@ -14,24 +14,29 @@ describe('FIND_VALUE caching (Kademlia §2.3)', () => {
   const holders = (key: Key): number => net.nodes.filter((n) => n.holds(key)).length;
 
   it('stores a found value at the closest node on the path that lacked it', async () => {
-    const keys: Key[] = [];
-    for (let i = 0; i < 20; i++) keys.push((await net.nodes[i]!.put(new TextEncoder().encode(`cached value ${i}`))).key);
-    const before = keys.map(holders);
-    for (const [i, key] of keys.entries()) {
-      const reader = net.nodes.find((n, j) => j > i && !n.holds(key))!;
-      const got = await reader.get(key);
-      expect(new TextDecoder().decode(got.value)).toBe(`cached value ${i}`);
+    // Whether a lookup meets a node lacking the value before a holder answers depends on who
+    // answers first (timing), so one round of 20 gets may see no cache write; up to 3 rounds.
+    let cached = 0;
+    for (let round = 0; round < 3 && cached === 0; round++) {
+      const keys: Key[] = [];
+      for (let i = 0; i < 20; i++) keys.push((await net.nodes[i]!.put(new TextEncoder().encode(`cached value ${round}.${i}`))).key);
+      const before = keys.map(holders);
+      for (const [i, key] of keys.entries()) {
+        const reader = net.nodes.find((n, j) => j > i && !n.holds(key))!;
+        const got = await reader.get(key);
+        expect(new TextDecoder().decode(got.value)).toBe(`cached value ${round}.${i}`);
+      }
+      // Cache writes are fire-and-forget: give them a moment (bounded) to commit.
+      const deadline = Date.now() + 3000;
+      let after = keys.map(holders);
+      while (after.every((n, i) => n === before[i]) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        after = keys.map(holders);
+      }
+      expect(after.every((n, i) => n >= before[i]!)).toBe(true);
+      cached = after.reduce((a, n, i) => a + n - before[i]!, 0);
+      report({ test: 'core-caching', figure: `cache_copies_round_${round + 1}`, value: cached });
     }
-    // Cache writes are fire-and-forget: give them a moment (bounded) to commit.
-    const deadline = Date.now() + 3000;
-    let after = keys.map(holders);
-    while (after.every((n, i) => n === before[i]) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      after = keys.map(holders);
-    }
-    const cached = after.reduce((a, n, i) => a + n - before[i]!, 0);
-    report({ test: 'core-caching', figure: 'cache_copies', value: cached });
-    expect(after.every((n, i) => n >= before[i]!)).toBe(true);
     expect(cached).toBeGreaterThan(0);
   });
 });
