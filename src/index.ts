@@ -1,6 +1,6 @@
 /**
  * zhtp-dht: a Kademlia DHT node for the ZHTP network. The package's public face: the node, its
- * options and results, ids and keys, errors, the loopback testnet and the HTTP API.
+ * options and results, ids and keys, errors, ZkDhtValues, the loopback testnet and the HTTP API.
  */
 export * from './node/index.js';
 export {
@@ -16,6 +16,10 @@ export {
   setKey, mutableKey, type MutableRecord, type SetEntry, type Manifest, MAX_SALT_BYTES, MAX_MUTABLE_VALUE_BYTES,
   MAX_SET_ENTRY_VALUE_BYTES, MAX_SET_ENTRIES, CHUNK_BYTES,
 } from './values/index.js';
+export {
+  type ZkDhtValue, type ZkAccessLevel, type ZkOwner, zkKey, encodeZkValue, decodeZkValue, encodeZkOwner, decodeZkOwner, randomZkOwner,
+  ownerCommitment, ZkPool, type ZkPoolInit, MAX_ZK_DATA_BYTES, MAX_ZK_READERS, MAX_ZK_NAME_BYTES,
+} from './zk/index.js';
 export type { ReplicationStats } from './replication/index.js';
 export { prepareAudits, auditPasses, type PreparedAudit } from './replication/index.js';
 export { ReputationBook, type PeerReputation } from './reputation/index.js';

@@ -227,6 +227,14 @@ export const THRESHOLDS = {
     /** §5 T29: "The process exits ≤ 1 s after `node.stop()`" (here: after ZkPool.close()), ms. */
     shutdown_ms: 1_000,
   },
+  T29_net: {
+    /** §5 T29 "0 false accepts", for hostile proofs sent as ZkDhtValue STOREs over UDP. */
+    false_accepts: 0,
+    /** Hostile proofs answered with anything but INVALID_PROOF (209). */
+    wrong_codes: 0,
+    /** §5 T30's bar for a node under attack, applied here: PINGs from another process answered (share). */
+    pings_answered: 0.99,
+  },
   // Values and replication (T20, T21, T23, T24, T25, T27, T28): one block per test, in id order.
   // Simulator variants (src/sim, docs/simulation.md).
   T19: {

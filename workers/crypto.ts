@@ -1,13 +1,13 @@
 /**
  * Piscina task module for the crypto pool: BLAKE3 of large buffers, batched ML-DSA-65
- * verification, signing, key generation, node-record verification and the two halves of the
- * session handshake. Each export is one task
+ * verification, signing, key generation, node-record verification, the two halves of the
+ * session handshake, and wrapping keys to ML-KEM-768 readers (ZkDhtValue). Each export is one task
  * (`pool.run(task, { name })`). Tasks are pure functions of their input; bad input yields
  * `false` / `null` results, and a thrown error rejects only that task.
  */
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import {
-  blake3, keyedBlake3, decodeRecord, initiateHandshake, type InitiateResult, type InitiateTask, respondHandshake, type RespondResult, type RespondTask, mldsaKeygen, mldsaSign, mldsaVerify, mlkemKeygen, type NodeRecord, recordSigningPayload,
+  blake3, keyedBlake3, decodeRecord, kemUnwrap, kemWrap, type KemStanza, initiateHandshake, type InitiateResult, type InitiateTask, respondHandshake, type RespondResult, type RespondTask, mldsaKeygen, mldsaSign, mldsaVerify, mlkemKeygen, type NodeRecord, recordSigningPayload,
 } from '../src/crypto/primitives.js';
 
 /** BLAKE3 of `data`; the buffer travels back to the caller with the digest (both transferred). */
@@ -60,4 +60,14 @@ export function handshakeInitiate(task: InitiateTask): InitiateResult {
 /** The responder's half of a session handshake (src/crypto/handshake.ts). */
 export function handshakeRespond(task: RespondTask): RespondResult {
   return respondHandshake(task);
+}
+
+/** `key` wrapped to each ML-KEM-768 public key (src/crypto/kemwrap.ts), one stanza each, in order. */
+export function kemWrapKey(task: { publicKeys: Uint8Array[]; key: Uint8Array; ad: Uint8Array; seeds: Uint8Array[] }): KemStanza[] {
+  return kemWrap(task.publicKeys, task.key, task.ad, task.seeds);
+}
+
+/** The key among `stanzas` wrapped to `secretKey`'s public key, or null when none is. */
+export function kemUnwrapKey(task: { stanzas: KemStanza[]; secretKey: Uint8Array; ad: Uint8Array }): Uint8Array | null {
+  return kemUnwrap(task.stanzas, task.secretKey, task.ad);
 }

@@ -166,6 +166,11 @@ export class NodeMetrics {
     x.family('zhtp_pool_task_seconds', 'summary', 'Run time of pool tasks in the workers, seconds.', [
       [{ quantile: 0.5 }, e.pool.runTimeP50 / 1000], [{ quantile: 0.99 }, e.pool.runTimeP99 / 1000],
     ]);
+    x.family('zhtp_store_refusals_total', 'counter', 'STOREs refused by their value\'s check, by error code.', entries(e.storeRefusals, 'code'));
+    x.one('zhtp_zk_threads', 'gauge', 'Worker threads of the ZK pool (0 until its first task).', e.zk.threads);
+    x.family('zhtp_zk_verifications_total', 'counter', 'Groth16 verifications, by outcome.', entries(e.zk.verifications, 'outcome'));
+    x.one('zhtp_zk_proofs_total', 'counter', 'Groth16 proofs made by this node.', e.zk.proofs);
+    x.one('zhtp_zk_busy_rejections_total', 'counter', 'ZK tasks refused because the ZK pool queue was full.', e.zk.busyRejections);
     x.family('zhtp_event_loop_delay_seconds', 'gauge', 'Main-thread event-loop delay since start, seconds.', [
       [{ stat: 'p50' }, e.eventLoop.p50 / 1000], [{ stat: 'p99' }, e.eventLoop.p99 / 1000], [{ stat: 'max' }, e.eventLoop.max / 1000], [{ stat: 'mean' }, e.eventLoop.mean / 1000],
     ]);

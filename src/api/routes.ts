@@ -11,6 +11,7 @@ import { CHUNK_BYTES, MAX_MANIFEST_CHUNKS } from '../values/index.js';
 import { PROTOCOL_VERSION } from '../wire/index.js';
 import { ApiError, b64, base64Field, bodyOf, hex, intField, readJson, sendJson, tooLarge } from './http.js';
 import type { NodeMetrics } from './metrics.js';
+import { getZk, putZk, storeZkValue } from './zk.js';
 
 export const API_VERSION = 'v1';
 
@@ -48,6 +49,9 @@ export function apiRoutes(ctx: RouteContext): Route[] {
     route('GET', '/mutable/:pk', (_q, res, [pk], url) => getMutable(ctx, res, pk!, url)),
     route('POST', '/sets/:key', (q, res, [key]) => addToSet(ctx, q, res, keyParam(key!))),
     route('GET', '/sets/:key', (_q, res, [key]) => getSet(ctx, res, keyParam(key!))),
+    route('PUT', '/zk', (q, res) => putZk(ctx, q, res)),
+    route('POST', '/zk/values', (q, res, _p, url) => storeZkValue(ctx, q, res, url)),
+    route('GET', '/zk/:key', (_q, res, [key], url) => getZk(ctx, res, keyParam(key!), url)),
     route('GET', '/lookup/:id', async (_q, res, [id]) => {
       const contacts = await node.findNode(keyParam(id!));
       sendJson(res, 200, { target: id, closest: contacts.map((c) => ({ id: idToHex(c.id), address: formatAddress(c) })) });

@@ -45,6 +45,23 @@ zhtp-dht put FILE --bootstrap HOST:PORT
 zhtp-dht get KEY --bootstrap HOST:PORT [-o FILE]
   Fetches through a short-lived client node instead.
 `,
+  zk: `zhtp-dht zk put FILE [--access A] [--name TEXT] [--reader KEY]... [--nonce N] [--ttl S] [--replicas N] [client options]
+  Encrypts FILE (64 KiB at most) as the node's ZkDhtValue, proves it and stores it; prints its key.
+  A: public, private (default: only the node's owner secrets open it) or restricted (also each
+  --reader: an ML-KEM-768 public key in hex, or @FILE holding one). Default nonce: one above the
+  stored one.
+zhtp-dht zk put --value VALUEFILE [--ttl S] [--replicas N] [client options]
+  Stores a value made by zk prove, after checking it as a holder would.
+zhtp-dht zk get KEY [-o FILE] [--sealed] [client options]
+  The newest value under KEY whose proof verifies, decrypted with the node's keys, to FILE or
+  stdout; --sealed verifies without decrypting and prints the value's fields.
+zhtp-dht zk prove FILE --owner KEYFILE -o VALUEFILE [--access A] [--name TEXT] [--reader KEY]... [--nonce N]
+  Offline: encrypts and proves FILE as the owner in KEYFILE (created when missing, mode 0600) and
+  writes the value to VALUEFILE; prints its key. Default nonce: the time in ms.
+zhtp-dht zk verify VALUEFILE [--key KEY] [--json]
+  Offline: the checks a storage node makes (limits, key from commitment, proof); exit 0 when it
+  passes them, 1 with the refusal code when not.
+`,
   testnet: `zhtp-dht testnet [--nodes N] [--base-port P]
   Runs N nodes (default 10) on 127.0.0.1 until interrupted.
 `,
@@ -63,7 +80,7 @@ export function fullHelp(): string {
 Run a node:
 ${indent(COMMAND_HELP.start!)}${indent(COMMAND_HELP.init!)}
 Talk to a running node through its API:
-${['stats', 'peers', 'routing', 'health', 'put', 'get'].map((c) => indent(COMMAND_HELP[c]!)).join('')}
+${['stats', 'peers', 'routing', 'health', 'put', 'get', 'zk'].map((c) => indent(COMMAND_HELP[c]!)).join('')}
   client options:
 ${indent(CLIENT)}
 Without a running node:
@@ -77,7 +94,7 @@ Exit codes: 0 done; 1 the operation failed; 2 usage error; 3 the API cannot be r
 export function commandHelp(name: string): string | null {
   const text = COMMAND_HELP[name];
   if (text === undefined) return null;
-  const client = ['stats', 'peers', 'routing', 'health', 'put', 'get'].includes(name);
+  const client = ['stats', 'peers', 'routing', 'health', 'put', 'get', 'zk'].includes(name);
   return client ? `${text}\nclient options:\n${CLIENT}` : text;
 }
 

@@ -6,3 +6,5 @@ export * from './blake3.js';
 export * from './mldsa.js';
 export * from './record.js';
 export * from './handshake.js';
+export * from './aead.js';
+export * from './kemwrap.js';

@@ -1,9 +1,11 @@
 /**
- * What a storage node checks before it writes a STORE, by value kind (docs/records.md):
+ * What a storage node checks before it writes a STORE, by value kind (docs/records.md, docs/zk.md):
  * immutable content must hash to its key; a mutable record must be well formed, keyed by
  * BLAKE3(public key ‖ salt), signed (verified in the pool) and follow BEP 44's seq and CAS rules;
- * set entries must each be signed by their own signer and are merged into what is stored.
- * Cheap checks come first; the signature check runs only on a well-formed record.
+ * set entries must each be signed by their own signer and are merged into what is stored; a
+ * ZkDhtValue must fit its limits, carry a nonce above the stored one, be keyed by its commitment
+ * and carry a proof that verifies (in the ZK pool) against signals this node builds.
+ * Cheap checks come first; signature and proof checks run only on well-formed values.
  */
 import type { CryptoPool } from '../crypto/index.js';
 import { idToHex, type Key } from '../id/index.js';
@@ -14,6 +16,7 @@ import {
   mutableSigningPayload, oversizedMutableField, type SetEntry, setEntrySigningPayload,
 } from '../values/index.js';
 import { type Store, ValueKind } from '../wire/index.js';
+import { decodeZkValue, parseZkValue, verifyZkValue, type ZkDhtValue, type ZkPool, type ZkVerdict } from '../zk/index.js';
 
 /** A checked STORE: the bytes to write and the in-transaction decision. */
 export interface Accepted {
@@ -28,13 +31,22 @@ export class Refusal extends DhtError {
   }
 }
 
+/** The worker pools a STORE's checks run in. */
+export interface CheckPools {
+  readonly crypto: CryptoPool;
+  readonly zk: ZkPool;
+}
+
 /** Checks a STORE's value for its kind; resolves with what to write or rejects with a Refusal. */
-export async function acceptStore(pool: CryptoPool, request: Store, now: number, peek?: () => StoredValue | undefined): Promise<Accepted> {
+export async function acceptStore(pools: CheckPools, request: Store, now: number, peek?: () => StoredValue | undefined): Promise<Accepted> {
+  const pool = pools.crypto;
   switch (request.kind ?? ValueKind.IMMUTABLE) {
     case ValueKind.IMMUTABLE:
       return acceptImmutable(pool, request.key, request.value);
     case ValueKind.MUTABLE:
       return acceptMutable(pool, request.key, request.value, request.cas ?? null);
+    case ValueKind.ZK:
+      return acceptZk(pools.zk, request.key, request.value, peek);
     default:
       return acceptSet(pool, request.key, request.value, now, peek);
   }
@@ -118,4 +130,42 @@ function setDecision(stored: StoredValue | null, incoming: readonly SetEntry[], 
   }
   if (m.entries.length === 0) return { action: 'refuse', error: new DhtError('BAD_REQUEST', 'every entry has expired') };
   return { action: 'store', value: encodeSet(m.entries) };
+}
+
+/**
+ * A ZkDhtValue, cheap checks first (docs/zk.md): sizes and shape, the proof's length and the nonce's
+ * range (parseZkValue), then the nonce against the stored one — a replay costs a read, never a
+ * proof check — then the key against the commitment and the proof against the signals built here,
+ * in the ZK pool. The nonce is compared again inside the write transaction.
+ */
+async function acceptZk(zk: ZkPool, key: Key, bytes: Uint8Array, peek?: () => StoredValue | undefined): Promise<Accepted> {
+  const parsed = parseZkValue(bytes);
+  if ('problem' in parsed) {
+    throw new Refusal(parsed.problem, `ZkDhtValue refused: ${parsed.problem}`, parsed.problem === 'BAD_REQUEST' || parsed.problem === 'INVALID_PROOF');
+  }
+  const value = parsed.value;
+  const stale = staleNonce(peek?.() ?? null, value);
+  if (stale !== null) throw new Refusal('STALE_NONCE', stale, false);
+  let verdict: ZkVerdict;
+  try {
+    verdict = await verifyZkValue((signals, proof) => zk.check('storage_access', signals, proof), key, value);
+  } catch (err) {
+    if (err instanceof DhtError && err.code === 'BUSY') throw new Refusal('BUSY', err.message, false);
+    throw err;
+  }
+  if (verdict === 'COMMITMENT_MISMATCH') throw new Refusal(verdict, 'the key is not derived from the value\'s commitment and name', true);
+  if (verdict === 'INVALID_PROOF') throw new Refusal(verdict, 'the proof does not verify for this key, nonce and value', true);
+  if (verdict === 'BUSY') throw new Refusal(verdict, 'the proof could not be checked in time; try later', false);
+  return { value: bytes, decide: (stored) => {
+    const reason = staleNonce(stored, value);
+    return reason === null ? { action: 'store' } : { action: 'refuse', error: new DhtError('STALE_NONCE', reason) };
+  } };
+}
+
+/** Why `incoming` may not replace the stored ZkDhtValue (its nonce is not above the stored one), or null. */
+function staleNonce(stored: StoredValue | null, incoming: ZkDhtValue): string | null {
+  // What we stored was checked on the way in; unreadable bytes (another kind) are replaced.
+  const old = stored === null || stored.kind !== ValueKind.ZK ? null : decodeZkValue(stored.value);
+  if (old === null || incoming.nonce > old.nonce) return null;
+  return `nonce ${incoming.nonce} is not above the stored nonce ${old.nonce}`;
 }

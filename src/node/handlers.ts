@@ -13,6 +13,7 @@ import { auditProof } from '../replication/index.js';
 import { type Address, DhtError, type DhtErrorCode, formatAddress, second } from '../util/index.js';
 import { decodeSet, encodeSet, liveEntries } from '../values/index.js';
 import { type Audit, type FindValue, type Request, type ResponseBody, type Store, ValueKind } from '../wire/index.js';
+import type { ZkPool } from '../zk/index.js';
 import { acceptStore, Refusal } from './accept.js';
 import type { WriteTokens } from './tokens.js';
 
@@ -22,11 +23,13 @@ export interface HandlerContext {
   readonly store: ValueStore | null;
   readonly k: number;
   readonly pool: CryptoPool;
+  /** Verifies ZkDhtValue proofs. */
+  readonly zk: ZkPool;
   readonly tokens: WriteTokens;
   now(): number;
   /** This node's signed record, wire form. */
   record(): Uint8Array;
-  /** Counts a STORE whose value failed its check (hash, signature, shape); `penalise` marks forgeries. */
+  /** Counts a STORE refused by its value's check (hash, signature, proof, shape, BUSY); `penalise` marks forgeries. */
   onInvalidStore(from: Address, code: DhtErrorCode, penalise: boolean, sender: NodeId): void;
   /** Counts a STORE refused for a missing, foreign or expired write token. */
   onBadToken(from: Address): void;
@@ -67,8 +70,9 @@ function findValue(ctx: HandlerContext, request: FindValue, from: Address): Resp
   // getBinaryFast's buffer is only valid until the next read; the reply is encoded (copied)
   // before this function's caller returns to the event loop, so the view is safe here.
   if (found.kind === ValueKind.IMMUTABLE) return { type: 'VALUE', value: found.value, contacts: [], token: t };
-  // Mutable records and sets are read from several holders (quorum, merge): the reader goes on
-  // past this one, so it gets contacts too. Expired set entries are never served (T24).
+  // Mutable records, sets and ZK values are read from several holders (quorum, merge, highest
+  // nonce): the reader goes on past this one, so it gets contacts too. Expired set entries are
+  // never served (T24).
   const value = found.kind === ValueKind.SET ? liveSet(found.value, ctx.now()) : new Uint8Array(found.value);
   return { type: 'VALUE', value, contacts: closestExcept(ctx, request.key, request.sender), token: t };
 }
@@ -95,7 +99,7 @@ async function store(ctx: HandlerContext, request: Store, from: Address): Promis
   let accepted;
   try {
     const store = ctx.store;
-    accepted = await acceptStore(ctx.pool, request, ctx.now(), () => store.getCopy(request.key));
+    accepted = await acceptStore({ crypto: ctx.pool, zk: ctx.zk }, request, ctx.now(), () => store.getCopy(request.key));
   } catch (err) {
     if (err instanceof Refusal) ctx.onInvalidStore(from, err.code, err.penalise, request.sender);
     throw err;

@@ -11,6 +11,7 @@ export { RecordBook, type RecordCounters } from './records.js';
 export { WriteTokens, TOKEN_ROTATION } from './tokens.js';
 export type { PutMutableOptions, PutMutableResult, GetMutableOptions, GetMutableResult } from './mutable.js';
 export type { AddToSetOptions, GetSetResult } from './sets.js';
+export type { PutZkOptions, PutZkResult, StoreZkOptions, GetZkOptions, GetZkResult } from './zk.js';
 export type { PutStreamOptions, PutStreamResult, GetStreamOptions } from './content.js';
 export { chunkRoot } from './content.js';
 export { NodeEvents, RECENT_EVENTS, type NodeEvent, type LookupEvent, type PeerEvent, type OperationEvent } from './events.js';

@@ -4,9 +4,7 @@
  * on the main thread as the coordinator; nothing here blocks for long.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import {
-  CryptoPool, ephemeralIdentity, keyedBlake3, loadOrCreateIdentity, type NodeIdentity, type NodeRecord, signNodeRecord,
-} from '../crypto/index.js';
+import { type CryptoPool, keyedBlake3, type NodeIdentity, type NodeRecord } from '../crypto/index.js';
 import type { Contact, Id, Key, NodeId } from '../id/index.js';
 import { idToHex } from '../id/index.js';
 import type { LookupResult } from '../lookup/index.js';
@@ -15,7 +13,6 @@ import { Rpc } from '../rpc/index.js';
 import { Store } from '../storage/index.js';
 import { SecureChannel, type Transport, UdpTransport } from '../transport/index.js';
 import { type Address, DhtError, formatAddress, type Timer } from '../util/index.js';
-import { PROTOCOL_VERSION } from '../wire/index.js';
 import { handleRequest } from './handlers.js';
 import { PoolHandshake } from './handshake.js';
 import { WriteTokens } from './tokens.js';
@@ -29,16 +26,19 @@ import { createReplicator } from './replication.js';
 import { CapacityBook, type Replicator, type ReplicationStats } from '../replication/index.js';
 import { ReputationBook } from '../reputation/index.js';
 import type { SetEntry } from '../values/index.js';
+import { type ZkDhtValue, type ZkOwner, zkOwnerFromSeed, type ZkPool } from '../zk/index.js';
+import { getZk, type GetZkOptions, type GetZkResult, putZk, type PutZkOptions, type PutZkResult, storeZk, type StoreZkOptions } from './zk.js';
 import { type DhtNodeOptions, resolveOptions, type ResolvedOptions } from './options.js';
 import { loadSnapshot, saveSnapshot } from './snapshot.js';
+import { selfIdentity, signSelfRecord } from './self.js';
+import { NodePools } from './pools.js';
 import { NodeEvents } from './events.js';
 import { ActivePeers, buildStats, type DhtStats, type ExtendedStats, extendedStats } from './stats.js';
 
 type Running = {
   readonly self: Contact;
   readonly identity: NodeIdentity;
-  readonly pool: CryptoPool;
-  readonly ownPool: boolean;
+  readonly pools: NodePools;
   readonly records: RecordBook;
   readonly handshake: PoolHandshake;
   readonly eventLoop: IntervalHistogram;
@@ -61,14 +61,16 @@ export class DhtNode {
   #starting: Promise<void> | null = null;
   readonly #peers = new ActivePeers();
   #invalidStores = 0;
+  readonly #storeRefusals: Record<string, number> = {}; // by code, BUSY included
   #badTokens = 0;
   readonly #reputation = new ReputationBook();
   readonly #capacity = new CapacityBook();
   /** Lookups, peers entering and leaving the table, puts and gets (the API's live stream). */
-  readonly events = new NodeEvents();
+  readonly events: NodeEvents;
 
   constructor(options: DhtNodeOptions) {
     this.options = resolveOptions(options);
+    this.events = new NodeEvents(this.options.clock);
   }
 
   /** This node's id (available after start()). */
@@ -100,24 +102,20 @@ export class DhtNode {
 
   async #start(): Promise<void> {
     const o = this.options;
-    const ownPool = o.cryptoPool === null;
-    const pool = o.cryptoPool ?? new CryptoPool(o.crypto);
+    const pools = new NodePools(o);
     let store: Store | null = null;
     try {
       store = o.ephemeral ? null : Store.open({ path: `${o.dataDir}/store`, clock: o.clock, capBytes: o.storageCap, perSourceBytes: o.perSourceBytes, mapSize: o.storageMapSize });
-      // Keys come from the node's random source, so a seeded simulator or test is reproducible.
-      const seed = o.random.bytes(96);
-      const identity = o.identity
-        ?? (o.dataDir !== null && !o.ephemeral ? await loadOrCreateIdentity(o.dataDir, pool, seed) : await ephemeralIdentity(pool, seed));
+      const identity = await selfIdentity(o, pools.crypto);
       const transport = await UdpTransport.bind({
         host: o.host, port: o.port, clock: o.clock, logger: o.logger,
         rateLimits: o.rateLimits, treatLoopbackAsPublic: o.treatLoopbackAsPublic,
       });
-      const record = await this.#signRecord(identity, pool, transport.local, store);
-      this.#wire({ identity, transport, store, pool, ownPool, record });
+      const record = await signSelfRecord(o, identity, pools.crypto, transport.local, store);
+      this.#wire({ identity, transport, store, pools, record });
     } catch (err) {
       await store?.close();
-      if (ownPool) await pool.close();
+      await pools.close();
       throw err;
     }
     store?.startSweeping();
@@ -125,24 +123,13 @@ export class DhtNode {
     await this.bootstrap();
   }
 
-  /** Signs this node's record: its keys, bound address (when specific), a fresh seq, capabilities. */
-  #signRecord(identity: NodeIdentity, pool: CryptoPool, local: Address, store: Store | null) {
-    const o = this.options;
-    const unspecified = local.host === '0.0.0.0' || local.host === '::';
-    const free = store === null ? 0 : Math.max(0, o.storageCap - store.stats().bytes);
-    return signNodeRecord(identity, pool, {
-      addresses: unspecified ? [] : [local],
-      seq: Math.max(1, Math.floor(o.clock.now())),
-      capabilities: { freeStorage: free, bandwidthClass: o.bandwidthClass, protocolVersion: PROTOCOL_VERSION },
-    });
-  }
-
   #wire(parts: {
-    identity: NodeIdentity; transport: Transport; store: Store | null; pool: CryptoPool; ownPool: boolean;
+    identity: NodeIdentity; transport: Transport; store: Store | null; pools: NodePools;
     record: { record: NodeRecord; bytes: Uint8Array };
   }): void {
     const o = this.options;
-    const { identity, transport, store, pool, ownPool, record } = parts;
+    const { identity, transport, store, pools, record } = parts;
+    const { crypto: pool, zk } = pools;
     const id = identity.id;
     const self: Contact = { id, host: transport.local.host, port: transport.local.port };
     const records = new RecordBook();
@@ -168,7 +155,7 @@ export class DhtNode {
       o.onPenalty(e);
     });
     const ops: OperationsContext = {
-      self, table, rpc, store, pool, clock: o.clock, options: o, reputation: this.#reputation, capacity: this.#capacity,
+      self, table, rpc, store, pool, zk, clock: o.clock, options: o, reputation: this.#reputation, capacity: this.#capacity,
       onPeerFailed: (c) => maintainer.failed(c),
       onOutcome: (ok) => this.#peers.outcome(ok),
       onLookup: (kind, ms, result) => this.events.emit({
@@ -188,9 +175,10 @@ export class DhtNode {
     });
     const tokens = new WriteTokens({ master: o.random.bytes(32), mac: keyedBlake3 });
     const handlerCtx = {
-      table, store, pool, tokens, k: o.k, now: () => o.clock.now(), record: () => this.#state().record.bytes,
-      onInvalidStore: (_from: Address, _code: string, penalise: boolean, sender: NodeId) => {
-        this.#invalidStores++;
+      table, store, pool, zk, tokens, k: o.k, now: () => o.clock.now(), record: () => this.#state().record.bytes,
+      onInvalidStore: (_from: Address, code: string, penalise: boolean, sender: NodeId) => {
+        this.#storeRefusals[code] = (this.#storeRefusals[code] ?? 0) + 1;
+        if (code !== 'BUSY') this.#invalidStores++;
         if (penalise) this.#reputation.record(sender, 'invalid_value', o.clock.now());
       },
       onBadToken: () => { this.#badTokens++; },
@@ -200,7 +188,7 @@ export class DhtNode {
     const eventLoop = monitorEventLoopDelay({ resolution: 10 });
     eventLoop.enable();
     this.#running = {
-      self, identity, pool, ownPool, records, handshake, eventLoop, record, transport, channel, rpc, table, maintainer, store, ops, replicator, timers,
+      self, identity, pools, records, handshake, eventLoop, record, transport, channel, rpc, table, maintainer, store, ops, replicator, timers,
     };
   }
 
@@ -229,12 +217,12 @@ export class DhtNode {
 
   /** Stores content under its BLAKE3 key on the closest nodes; resolves after r acknowledgements (or fewer if fewer accept). */
   put(content: Uint8Array, options?: PutOptions): Promise<PutResult> {
-    return this.#observe('put', content.byteLength, put(this.#state().ops, content, options));
+    return this.events.observe('put', put(this.#state().ops, content, options), content.byteLength);
   }
 
   /** Finds and verifies the content stored under `key`. Rejects with NOT_FOUND. */
   get(key: Key, options: { signal?: AbortSignal } = {}): Promise<GetResult> {
-    return this.#observe('get', 0, get(this.#state().ops, key, options.signal), key);
+    return this.events.observe('get', get(this.#state().ops, key, options.signal), (r) => r.value.byteLength, key);
   }
 
   /** Signs `value` as a mutable record (default keys: this node's) and stores it (docs/records.md). */
@@ -261,12 +249,39 @@ export class DhtNode {
 
   /** Stores content of any size from a stream, in chunks plus a manifest; resolves with the manifest key. */
   putStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: PutStreamOptions): Promise<PutStreamResult> {
-    return this.#observe('put', 0, putStream(this.#state().ops, source, options));
+    return this.events.observe('put', putStream(this.#state().ops, source, options), (r) => r.size);
   }
 
   /** The content under `key` as verified chunks in order (a manifest's chunks, or one value). */
   getStream(key: Key, options?: GetStreamOptions): AsyncGenerator<Uint8Array> {
     return getStream(this.#state().ops, key, options);
+  }
+
+  /** Encrypts, proves and stores `data` as a ZkDhtValue (docs/zk.md); default owner: this node's. */
+  putZk(data: Uint8Array, options: Partial<PutZkOptions> = {}): Promise<PutZkResult> {
+    return this.events.observe('put', putZk(this.#state().ops, data, { ...options, owner: options.owner ?? this.zkOwner }), data.byteLength);
+  }
+
+  /** Stores a ZkDhtValue proven elsewhere (`zhtp-dht zk prove`) after checking it as a holder would. */
+  storeZk(value: ZkDhtValue, options?: StoreZkOptions): Promise<PutZkResult> {
+    return this.events.observe('put', storeZk(this.#state().ops, value, options), value.encryptedData.byteLength);
+  }
+
+  /** The newest verified ZkDhtValue under `key`, opened with this node's owner secrets and ML-KEM key unless told otherwise. */
+  getZk(key: Key, options: GetZkOptions = {}): Promise<GetZkResult> {
+    const s = this.#state();
+    const opts = { ...options, owner: options.owner ?? this.zkOwner, kemSecretKey: options.kemSecretKey ?? s.identity.kem.secretKey };
+    return this.events.observe('get', getZk(s.ops, key, opts), (r) => r.data?.byteLength ?? 0, key);
+  }
+
+  /** This node's ZK owner secrets, derived from its ML-DSA secret key: the default owner of putZk. */
+  get zkOwner(): ZkOwner {
+    return zkOwnerFromSeed(this.#state().identity.dsa.secretKey);
+  }
+
+  /** The pool that proves and verifies this node's ZK values (shared in a testnet). */
+  get zkPool(): ZkPool {
+    return this.#state().pools.zk;
   }
 
   /** Runs a replication round now (repair, audits, republish); resolves when it ends. */
@@ -314,7 +329,7 @@ export class DhtNode {
 
   /** The worker pool that runs this node's heavy crypto (shared in a testnet). */
   get cryptoPool(): CryptoPool {
-    return this.#state().pool;
+    return this.#state().pools.crypto;
   }
 
   /** Pings `address`; resolves with the contact that answered. */
@@ -337,8 +352,8 @@ export class DhtNode {
     const s = this.#state();
     return extendedStats({
       transport: s.transport, channel: s.channel, handshake: s.handshake, rpc: s.rpc, table: s.table, store: s.store,
-      maintainer: s.maintainer, invalidStores: this.#invalidStores, badTokens: this.#badTokens, pool: s.pool, records: s.records,
-      eventLoop: s.eventLoop, replication: s.replicator?.stats() ?? null, reputation: this.#reputation.stats(this.options.clock.now()),
+      maintainer: s.maintainer, invalidStores: this.#invalidStores, storeRefusals: this.#storeRefusals, badTokens: this.#badTokens,
+      pool: s.pools.crypto, zk: s.pools.zk, records: s.records, eventLoop: s.eventLoop, replication: s.replicator?.stats() ?? null, reputation: this.#reputation.stats(this.options.clock.now()),
     });
   }
 
@@ -361,7 +376,7 @@ export class DhtNode {
     await s.channel.close(); // closes the UDP transport under it
     await s.store?.close();
     s.eventLoop.disable();
-    if (s.ownPool) await s.pool.close();
+    await s.pools.close();
   }
 
   /** Refreshes idle buckets and saves the table snapshot. */
@@ -372,22 +387,6 @@ export class DhtNode {
       (target) => runLookup(s.ops, target), () => this.#running === s);
     if (this.#running !== s) return;
     if (s.store !== null) await saveSnapshot(s.store, s.table).catch(() => {}); // retried next round
-  }
-
-  /** Emits a put/get event when `op` settles; passes its outcome through. */
-  #observe<T extends { key: Key; durationMs: number; value?: Uint8Array; size?: number }>(type: 'put' | 'get', bytes: number, op: Promise<T>, key?: Key): Promise<T> {
-    const started = this.options.clock.now();
-    return op.then(
-      (r) => {
-        this.events.emit({ type, at: this.options.clock.now(), key: idToHex(r.key), ms: r.durationMs, ok: true, bytes: r.value?.byteLength ?? r.size ?? bytes });
-        return r;
-      },
-      (err: unknown) => {
-        const error = err instanceof DhtError ? err.code : (err as Error)?.name ?? 'Error';
-        this.events.emit({ type, at: this.options.clock.now(), key: key === undefined ? null : idToHex(key), ms: this.options.clock.now() - started, ok: false, bytes, error });
-        throw err;
-      },
-    );
   }
 
   #state(): Running {

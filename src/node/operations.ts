@@ -17,6 +17,7 @@ import {
   bytesEqual, type Clock, DhtError, type DhtErrorCode, MAX_REPLICATION_FACTOR, MAX_VALUE_BYTES, MIN_REPLICATION_FACTOR, second,
 } from '../util/index.js';
 import { ValueKind } from '../wire/index.js';
+import type { ZkPool } from '../zk/index.js';
 import { acceptStore } from './accept.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -58,6 +59,8 @@ export interface OperationsContext {
   readonly rpc: Rpc;
   readonly store: ValueStore | null;
   readonly pool: CryptoPool;
+  /** Proves and verifies ZkDhtValues. */
+  readonly zk: ZkPool;
   readonly clock: Clock;
   readonly options: ResolvedOptions;
   readonly reputation: ReputationBook;
@@ -259,11 +262,14 @@ async function storeOnFirst(ctx: OperationsContext, candidates: Contact[], write
   return { replicas: replicas.sort((a, b) => compareDistance(write.key, a.id, b.id)).slice(0, write.r), refusals };
 }
 
-/** Refusals meaning the network holds a newer or conflicting mutable record. */
-const CONFLICTS: ReadonlySet<string> = new Set(['SEQ_TOO_LOW', 'SEQ_REUSED', 'CAS_MISMATCH']);
+/** Refusals meaning the network holds a newer or conflicting mutable record or ZK value. */
+const CONFLICTS: ReadonlySet<string> = new Set(['SEQ_TOO_LOW', 'SEQ_REUSED', 'CAS_MISMATCH', 'STALE_NONCE']);
 
 /** Refusals that say something about the value itself rather than about the holder. */
-const VALUE_REFUSALS: ReadonlySet<DhtErrorCode> = new Set(['SEQ_TOO_LOW', 'SEQ_REUSED', 'CAS_MISMATCH', 'INVALID_SIGNATURE', 'SALT_TOO_BIG', 'VALUE_TOO_BIG', 'SET_FULL', 'INVALID_CONTENT']);
+const VALUE_REFUSALS: ReadonlySet<DhtErrorCode> = new Set([
+  'SEQ_TOO_LOW', 'SEQ_REUSED', 'CAS_MISMATCH', 'INVALID_SIGNATURE', 'SALT_TOO_BIG', 'VALUE_TOO_BIG', 'SET_FULL', 'INVALID_CONTENT',
+  'STALE_NONCE', 'NONCE_OUT_OF_RANGE', 'INVALID_PROOF', 'COMMITMENT_MISMATCH',
+]);
 
 /** Sends one STORE (or writes locally); 'stored', a value-level refusal code, or 'failed'. */
 export async function storeOne(ctx: OperationsContext, c: Contact, write: Write): Promise<'stored' | 'failed' | DhtErrorCode> {
@@ -293,7 +299,7 @@ export async function storeOne(ctx: OperationsContext, c: Contact, write: Write)
 /** This node's own replica goes through the same checks as a STORE from a peer. */
 async function storeLocally(ctx: OperationsContext, write: Write): Promise<void> {
   const request = { type: 'STORE', key: write.key, value: write.value.slice(), ttl: 1, token: NO_TOKEN, kind: write.kind, cas: write.cas, replicas: write.r, tid: 0, sender: ctx.self.id, flags: 0 } as const;
-  const accepted = write.kind === ValueKind.IMMUTABLE ? { value: write.value } : await acceptStore(ctx.pool, request, ctx.clock.now());
+  const accepted = write.kind === ValueKind.IMMUTABLE ? { value: write.value } : await acceptStore({ crypto: ctx.pool, zk: ctx.zk }, request, ctx.clock.now());
   await ctx.store!.put({ key: write.key, value: accepted.value, ttl: write.ttl, origin: SELF_SOURCE, kind: write.kind, replicas: write.r, decide: accepted.decide });
 }
 

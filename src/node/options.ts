@@ -3,6 +3,7 @@
  * (`options.replicationFactor must be an integer in 3..12`), as piscina does.
  */
 import type { CryptoPool, CryptoPoolInit, NodeIdentity } from '../crypto/index.js';
+import type { ZkPool, ZkPoolInit } from '../zk/index.js';
 import { type PenaltyEvent, type RateLimitsInit, resolveRateLimits, type SecureChannelInit } from '../transport/index.js';
 import {
   type Address, type Clock, DEFAULT_STORAGE_CAP, DEFAULT_TTL, DHT_PORT, DHT_REPLICATION_FACTOR,
@@ -29,6 +30,10 @@ export interface DhtNodeOptions {
   cryptoPool?: CryptoPool;
   /** Options of the node's own crypto pool (threads, maxQueue, batchSize, hashThreshold). */
   crypto?: CryptoPoolInit;
+  /** A ZK pool shared with other nodes (a testnet); the node then neither creates nor closes one. */
+  zkPool?: ZkPool;
+  /** Options of the node's own ZK pool, whose threads start on first use (a ZK STORE, putZk, getZk). */
+  zk?: ZkPoolInit;
   /** Bandwidth class advertised in the node record, 0..255. Default 1. */
   bandwidthClass?: number;
   k?: number;
@@ -78,10 +83,11 @@ export interface DhtNodeOptions {
 }
 
 /** Options with every default filled in. */
-export interface ResolvedOptions extends Required<Omit<DhtNodeOptions, 'dataDir' | 'identity' | 'bootstrap' | 'cryptoPool'>> {
+export interface ResolvedOptions extends Required<Omit<DhtNodeOptions, 'dataDir' | 'identity' | 'bootstrap' | 'cryptoPool' | 'zkPool'>> {
   dataDir: string | null;
   identity: NodeIdentity | null;
   cryptoPool: CryptoPool | null;
+  zkPool: ZkPool | null;
   bootstrap: Address[];
 }
 
@@ -100,6 +106,8 @@ export function resolveOptions(o: DhtNodeOptions): ResolvedOptions {
     identity: o.identity ?? null,
     cryptoPool: o.cryptoPool ?? null,
     crypto: o.crypto ?? {},
+    zkPool: o.zkPool ?? null,
+    zk: o.zk ?? {},
     bandwidthClass: o.bandwidthClass ?? 1,
     k: o.k ?? K_BUCKET_SIZE,
     alpha: o.alpha ?? LOOKUP_ALPHA,

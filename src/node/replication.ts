@@ -8,6 +8,7 @@ import { idToHex } from '../id/index.js';
 import { auditProof, placementOrder, Replicator } from '../replication/index.js';
 import type { RecordMeta, Store } from '../storage/index.js';
 import { DhtError } from '../util/index.js';
+import { ValueKind } from '../wire/index.js';
 import { type OperationsContext, runLookup, storeOne, type TokenMap } from './operations.js';
 
 /** Tokens of the last lookup per key, kept only between a round's targets() and its sends. */
@@ -35,7 +36,9 @@ export function createReplicator(ctx: OperationsContext, store: Store): Replicat
     send: async (c: Contact, key: Key, value: Uint8Array, meta: RecordMeta) => {
       const tokens = tokensByKey.get(idToHex(key)) ?? new Map();
       const outcome = await storeOne(ctx, c, { key, value, ttl: Math.max(1000, meta.expiresAt - clock.now()), tokens, kind: meta.kind, cas: null, r: meta.replicas });
-      return outcome === 'stored';
+      // A ZK holder refuses any nonce not above its own, the same value included (a replay): it
+      // verified a value at this nonce or a newer one before, so it holds the key.
+      return outcome === 'stored' || (meta.kind === ValueKind.ZK && outcome === 'STALE_NONCE');
     },
     audit: async (c, key, nonce) => {
       try {

@@ -12,6 +12,7 @@ import type { ReplicationStats } from '../replication/index.js';
 import type { ReputationStats } from '../reputation/index.js';
 import type { Store } from '../storage/index.js';
 import type { ChannelCounters, SecureChannel, Transport, TransportCounters } from '../transport/index.js';
+import type { ZkPool, ZkPoolStats } from '../zk/index.js';
 import type { PoolHandshake } from './handshake.js';
 import type { MaintainerCounters, TableMaintainer } from './maintenance.js';
 import type { RecordBook, RecordCounters } from './records.js';
@@ -161,10 +162,14 @@ export interface ExtendedStats {
   reputation: ReputationStats;
   maintenance: MaintainerCounters;
   invalidStores: number;
+  /** STOREs refused by their value's check, by DhtError code (BUSY counted here, not in invalidStores). */
+  storeRefusals: Record<string, number>;
   /** STOREs refused for a missing, foreign or expired write token. */
   badTokens: number;
   /** The crypto worker pool: threads, queue (current, peak, max), utilisation, completed tasks, BUSY count. */
   pool: PoolStats;
+  /** The ZK worker pool: threads (0 until its first task), queue, verifications by outcome, proofs. */
+  zk: ZkPoolStats;
   /** Peer-record verification outcomes. */
   records: RecordCounters;
   /** Main-thread event-loop delay since start, ms (perf_hooks.monitorEventLoopDelay). */
@@ -173,7 +178,8 @@ export interface ExtendedStats {
 
 export function extendedStats(p: {
   transport: Transport; channel: SecureChannel; handshake: PoolHandshake; rpc: Rpc; table: RoutingTable; store: Store | null;
-  maintainer: TableMaintainer; invalidStores: number; badTokens: number; pool: CryptoPool; records: RecordBook; eventLoop: IntervalHistogram;
+  maintainer: TableMaintainer; invalidStores: number; storeRefusals: Record<string, number>; badTokens: number; pool: CryptoPool; zk: ZkPool;
+  records: RecordBook; eventLoop: IntervalHistogram;
   replication: ReplicationStats | null; reputation: ReputationStats;
 }): ExtendedStats {
   const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
@@ -191,8 +197,10 @@ export function extendedStats(p: {
     reputation: p.reputation,
     maintenance: { ...p.maintainer.counters },
     invalidStores: p.invalidStores,
+    storeRefusals: { ...p.storeRefusals },
     badTokens: p.badTokens,
     pool: p.pool.stats(),
+    zk: p.zk.stats(),
     records: { ...p.records.counters },
     eventLoop: { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), mean: ms(h.mean) },
   };

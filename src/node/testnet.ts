@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CryptoPool } from '../crypto/index.js';
 import type { Address } from '../util/index.js';
+import { ZkPool } from '../zk/index.js';
 import { DhtNode } from './node.js';
 import type { DhtNodeOptions } from './options.js';
 
@@ -21,7 +22,8 @@ export interface TestnetOptions extends Omit<DhtNodeOptions, 'dataDir' | 'bootst
   concurrency?: number;
 }
 
-// All nodes of a testnet share one crypto pool (one thread per core), as one process would.
+// All nodes of a testnet share one crypto pool (one thread per core) and one lazy ZK pool (its
+// threads start with the first ZK value any node handles), as one process would.
 
 /** A running loopback network. */
 export interface Testnet {
@@ -43,6 +45,8 @@ export async function createTestnet(n: number, options: TestnetOptions = {}): Pr
   const ownPool = shared.cryptoPool === undefined;
   // One pool serves every node: its queue must hold start-up work (keys, records) of all of them.
   const cryptoPool = shared.cryptoPool ?? new CryptoPool({ maxQueue: Math.max(64, 16 * n), ...shared.crypto });
+  const ownZk = shared.zkPool === undefined;
+  const zkPool = shared.zkPool ?? new ZkPool({ lazy: true, ...shared.zk });
   const nodes: DhtNode[] = [];
   const bootstrap: Address[] = [];
   let seq = 0;
@@ -51,7 +55,7 @@ export async function createTestnet(n: number, options: TestnetOptions = {}): Pr
   const addNode = async (extra: Partial<DhtNodeOptions> = {}): Promise<DhtNode> => {
     const index = seq++;
     const node = new DhtNode({
-      host: '127.0.0.1', ...shared, cryptoPool, ...extra,
+      host: '127.0.0.1', ...shared, cryptoPool, zkPool, ...extra,
       port: basePort === 0 ? 0 : basePort + index,
       dataDir: join(root, `node-${index}`),
       bootstrap: extra.bootstrap ?? bootstrap,
@@ -66,6 +70,7 @@ export async function createTestnet(n: number, options: TestnetOptions = {}): Pr
     destroyed = true;
     await Promise.all(nodes.map((node) => node.stop()));
     if (ownPool) await cryptoPool.close();
+    if (ownZk) await zkPool.close();
     if (ownRoot) rmSync(root, { recursive: true, force: true });
   };
 

@@ -5,7 +5,7 @@
  */
 import { ID_BYTES, type Key } from '../id/index.js';
 import { DHT_REPLICATION_FACTOR } from '../util/index.js';
-import { ValueKind } from '../wire/index.js';
+import { isValueKind, ValueKind } from '../wire/index.js';
 import type { RecordMeta } from './types.js';
 
 /** Version 1 had no kind and replicas: it reads as immutable content at the default factor. */
@@ -51,7 +51,7 @@ export function decodeMeta(bytes: Uint8Array): RecordMeta | null {
   const header = version === META_VERSION ? META_HEADER : version === META_V1 ? META_V1_HEADER : -1;
   if (header < 0 || bytes.byteLength < header) return null;
   const kind = version === META_VERSION ? bytes[21]! : ValueKind.IMMUTABLE;
-  if (kind !== ValueKind.IMMUTABLE && kind !== ValueKind.MUTABLE && kind !== ValueKind.SET) return null;
+  if (!isValueKind(kind)) return null;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let origin: string;
   try {

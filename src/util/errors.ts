@@ -25,7 +25,12 @@ export type DhtErrorCode =
   | 'SEQ_TOO_LOW'
   | 'SEQ_REUSED'
   | 'CAS_MISMATCH'
-  | 'SET_FULL';
+  | 'SET_FULL'
+  | 'INVALID_PROOF'
+  | 'COMMITMENT_MISMATCH'
+  | 'NONCE_OUT_OF_RANGE'
+  | 'STALE_NONCE'
+  | 'ACCESS_DENIED';
 
 /** Numeric codes for errors that travel in an ERROR message. */
 export const WIRE_ERROR_CODES = {
@@ -38,6 +43,12 @@ export const WIRE_ERROR_CODES = {
   /** BEP 44: salt longer than 64 bytes. */
   SALT_TOO_BIG: 207,
   INVALID_CONTENT: 208,
+  /** A ZkDhtValue whose Groth16 proof does not verify against the signals the node built. */
+  INVALID_PROOF: 209,
+  /** A ZkDhtValue whose key is not derived from its access commitment (docs/zk.md). */
+  COMMITMENT_MISMATCH: 210,
+  /** A ZkDhtValue nonce that is not an integer in [0, 2^64). */
+  NONCE_OUT_OF_RANGE: 211,
   /** BEP 44: compare-and-swap mismatch. */
   CAS_MISMATCH: 301,
   /** BEP 44: sequence number less than current. */
@@ -46,6 +57,8 @@ export const WIRE_ERROR_CODES = {
   SEQ_REUSED: 303,
   /** A multi-writer set already holds its cap of entries from other signers. */
   SET_FULL: 304,
+  /** A ZkDhtValue whose nonce is not above the stored one: a replay or an outdated write. */
+  STALE_NONCE: 305,
   STORAGE_FULL: 507,
   BUSY: 3,
 } as const satisfies Partial<Record<DhtErrorCode, number>>;

@@ -2,3 +2,4 @@
 export * from './messages.js';
 export * from './limits.js';
 export { encode, decode } from './codec.js';
+export { isValueKind } from './validate.js';

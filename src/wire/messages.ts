@@ -24,9 +24,10 @@ export const MessageType = {
 
 /**
  * What a STORE carries, which decides how the receiver checks it: immutable content (key =
- * BLAKE3(value)), a signed mutable record (docs/records.md), or entries of a multi-writer set.
+ * BLAKE3(value)), a signed mutable record (docs/records.md), entries of a multi-writer set, or a
+ * ZkDhtValue whose Groth16 proof the receiver verifies (docs/zk.md).
  */
-export const ValueKind = { IMMUTABLE: 0, MUTABLE: 1, SET: 2 } as const;
+export const ValueKind = { IMMUTABLE: 0, MUTABLE: 1, SET: 2, ZK: 3 } as const;
 export type ValueKind = (typeof ValueKind)[keyof typeof ValueKind];
 
 export type MessageTypeName = keyof typeof MessageType;

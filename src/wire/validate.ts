@@ -24,6 +24,10 @@ const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
 /** A write token: empty (the sender stores nothing) or exactly WIRE_LIMITS.tokenBytes. */
 const isToken = (v: unknown): v is Uint8Array => isBytes(v) && (v.byteLength === 0 || v.byteLength === WIRE_LIMITS.tokenBytes);
 
+const VALUE_KINDS: ReadonlySet<unknown> = new Set(Object.values(ValueKind));
+/** One of the ValueKind numbers. */
+export const isValueKind = (v: unknown): v is ValueKind => VALUE_KINDS.has(v);
+
 /** Validates a decoded msgpack value as a Message; null when it is not one. */
 export function validate(raw: unknown): Message | null {
   if (!Array.isArray(raw) || raw.length < 5) return null;
@@ -97,7 +101,7 @@ function store(f: unknown[], h: HeaderFields): Message | null {
   const [key, value, ttl, token, kind, cas, replicas] = f;
   if (!isId(key) || !isBytes(value) || value.byteLength > WIRE_LIMITS.maxValueBytes) return null;
   if (!isUint(ttl, WIRE_LIMITS.maxTtlSeconds) || ttl === 0 || !isToken(token)) return null;
-  if (kind !== ValueKind.IMMUTABLE && kind !== ValueKind.MUTABLE && kind !== ValueKind.SET) return null;
+  if (!isValueKind(kind)) return null;
   // cas means something only for a mutable record; elsewhere it must be absent.
   if (cas !== null && (kind !== ValueKind.MUTABLE || !isUint(cas, Number.MAX_SAFE_INTEGER))) return null;
   if (!isUint(replicas, WIRE_LIMITS.maxReplicas)) return null;

@@ -15,4 +15,7 @@ export * from './commitments.js';
 export * from './merkle.js';
 export * from './prover.js';
 export * from './pool.js';
+export * from './value.js';
+export * from './seal.js';
+export * from './build.js';
 export { compileCircuit, type CompiledCircuit, COMPILE_TIMEOUT_MS } from './compile.js';

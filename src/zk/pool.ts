@@ -40,6 +40,11 @@ export interface ZkPoolInit {
   proveTimeout?: number;
   /** Nice increment of the workers, 0..19. Default 19. */
   niceIncrement?: number;
+  /**
+   * Start the threads on the first task rather than now. A node that never sees a ZK value then
+   * never pays for them (each loads snarkjs: 60-90 MB). Default false.
+   */
+  lazy?: boolean;
 }
 
 /** Outcomes counted by the pool: the verifier's, and the pool's own. */
@@ -47,6 +52,7 @@ export type ZkPoolOutcome = VerifyOutcome | 'unknown_circuit' | 'timeout' | 'tas
 
 /** Pool figures. */
 export interface ZkPoolStats {
+  /** Threads running: 0 for a lazy pool before its first task. */
   threads: number;
   maxQueue: number;
   /** Tasks waiting for a thread now. */
@@ -80,7 +86,8 @@ export class ZkPool {
   readonly maxQueue: number;
   readonly verifyTimeout: number;
   readonly proveTimeout: number;
-  readonly #piscina: Piscina;
+  readonly #options: ConstructorParameters<typeof Piscina>[0];
+  #piscina: Piscina | null = null;
   #closed = false;
   /** Tasks submitted and not settled (running + waiting): the queue bound is enforced on this. */
   #inFlight = 0;
@@ -100,14 +107,27 @@ export class ZkPool {
     positiveInteger(this.verifyTimeout, 'verifyTimeout');
     positiveInteger(this.proveTimeout, 'proveTimeout');
     if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new RangeError('options.niceIncrement must be an integer in 0..19');
-    this.#piscina = new Piscina({
+    this.#options = {
       filename: workerFile(), minThreads: this.threads, maxThreads: this.threads, maxQueue: this.maxQueue,
       idleTimeout: Number.MAX_SAFE_INTEGER, niceIncrement: nice,
-    });
+    };
+    if (init.lazy !== true) this.#start();
+  }
+
+  /** True once the threads were started (at construction, or at the first task of a lazy pool). */
+  get started(): boolean {
+    return this.#piscina !== null;
+  }
+
+  #start(): Piscina {
+    if (this.#piscina !== null) return this.#piscina;
+    const piscina = new Piscina(this.#options);
     // Piscina re-emits a worker's uncaught error on the pool when no task was running: without a
     // listener that would throw on the coordinator. Count it; Piscina replaces the worker.
-    this.#piscina.on('error', () => { this.#stats.workerErrors++; });
-    this.#piscina.on('workerDestroy', () => { this.#stats.workersEnded++; });
+    piscina.on('error', () => { this.#stats.workerErrors++; });
+    piscina.on('workerDestroy', () => { this.#stats.workersEnded++; });
+    this.#piscina = piscina;
+    return piscina;
   }
 
   /**
@@ -156,9 +176,9 @@ export class ZkPool {
   stats(): ZkPoolStats {
     const p = this.#piscina;
     return {
-      threads: p.threads.length, maxQueue: this.maxQueue, queueSize: Math.max(0, this.#inFlight - this.threads), ...this.#stats,
+      threads: p?.threads.length ?? 0, maxQueue: this.maxQueue, queueSize: Math.max(0, this.#inFlight - this.threads), ...this.#stats,
       verifications: Object.fromEntries(this.#counts) as Record<ZkPoolOutcome, number>,
-      runTimeP50: p.histogram.runTime.p50, runTimeP99: p.histogram.runTime.p99,
+      runTimeP50: p?.histogram.runTime.p50 ?? 0, runTimeP99: p?.histogram.runTime.p99 ?? 0,
     };
   }
 
@@ -169,7 +189,7 @@ export class ZkPool {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#piscina.destroy();
+    await this.#piscina?.destroy();
   }
 
   #count(outcome: ZkPoolOutcome): ZkPoolOutcome {
@@ -188,7 +208,7 @@ export class ZkPool {
     this.#inFlight++;
     this.#stats.peakQueueSize = Math.max(this.#stats.peakQueueSize, this.#inFlight - this.threads);
     try {
-      return (await this.#piscina.run(task, { name, signal: AbortSignal.timeout(timeout) })) as R;
+      return (await this.#start().run(task, { name, signal: AbortSignal.timeout(timeout) })) as R;
     } catch (err) {
       if (this.#closed) throw DhtError.destroyed(); // cut off by close()
       throw err;

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   blake3, CryptoPool, DEFAULT_HASH_THRESHOLD, DEFAULT_MAX_QUEUE, DEFAULT_VERIFY_BATCH, MLDSA65_PUBLIC_KEY_BYTES,
   MLDSA65_SECRET_KEY_BYTES, MLDSA65_SIGNATURE_BYTES, MLKEM768_PUBLIC_KEY_BYTES, MLKEM768_SECRET_KEY_BYTES, mldsaKeygen,
-  mldsaSign, mldsaVerify, mlkemKeygen, nodeIdFromPublicKey, type SignatureCheck,
+  mldsaSign, mldsaVerify, kemWrap, mlkemKeygen, nodeIdFromPublicKey, type SignatureCheck,
 } from '../../src/crypto/index.js';
 import { DhtError } from '../../src/util/index.js';
 import { dsaKeys, fromHex, loadVector, PoolRegistry, toHex } from './fixtures.js';
@@ -308,6 +308,24 @@ describe('CryptoPool task failures', () => {
     for (const n of [0, 32, 95, 97]) await expect(pool.keygen(new Uint8Array(n))).rejects.toThrow('keygen seed must be 96 bytes');
     expect((await pool.keygen()).dsa.publicKey.byteLength).toBe(MLDSA65_PUBLIC_KEY_BYTES);
     expect(pool.stats().threads).toBe(2);
+  });
+});
+
+describe('CryptoPool.kemWrap and kemUnwrap', () => {
+  it('wraps a key to readers in a worker exactly as on this thread, and unwraps it only for them', async () => {
+    const pool = pools.open({ threads: 2 });
+    const [a, b, c] = [mlkemKeygen(new Uint8Array(64).fill(1)), mlkemKeygen(new Uint8Array(64).fill(2)), mlkemKeygen(new Uint8Array(64).fill(3))];
+    const key = new Uint8Array(32).fill(0x4b);
+    const ad = new TextEncoder().encode('zhtp/v1/test wrap');
+    const seeds = [new Uint8Array(32).fill(5), new Uint8Array(32).fill(6)];
+    const stanzas = await pool.kemWrap([a.publicKey, b.publicKey], key, ad, seeds);
+    expect(stanzas).toEqual(kemWrap([a.publicKey, b.publicKey], key, ad, seeds));
+    expect(await pool.kemUnwrap(stanzas, b.secretKey, ad)).toEqual(key);
+    expect(await pool.kemUnwrap(stanzas, c.secretKey, ad)).toBeNull();
+    expect(() => pool.kemWrap([a.publicKey.subarray(1)], key, ad, [seeds[0]!])).toThrow('reader key 0 must be 1184 bytes');
+    expect(() => pool.kemWrap([a.publicKey], key, ad, [])).toThrow(RangeError);
+    expect(await outcome(pool.kemUnwrap(stanzas, a.publicKey, ad))).toMatch(/secretKey must be 2400 bytes/);
+    expect(await pool.kemUnwrap(stanzas, a.secretKey, ad)).toEqual(key); // the failed task left the pool serving
   });
 });
 

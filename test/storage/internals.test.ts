@@ -39,7 +39,8 @@ describe('storage codec', () => {
     expect(decodeMeta(good.subarray(0, 22))).toBeNull(); // version 2 header is 23 bytes
     expect(decodeMeta(Uint8Array.from([1, ...good.subarray(1, 20)]))).toBeNull(); // version 1 header is 21 bytes
     for (const version of [0, 3, 255]) expect(decodeMeta(Uint8Array.from([version, ...good.subarray(1)]))).toBeNull();
-    expect(decodeMeta(Uint8Array.from([...good.subarray(0, 21), 3, ...good.subarray(22)]))).toBeNull(); // kind 3
+    expect(decodeMeta(Uint8Array.from([...good.subarray(0, 21), 4, ...good.subarray(22)]))).toBeNull(); // kind 4: no such ValueKind
+    expect(decodeMeta(Uint8Array.from([...good.subarray(0, 21), ValueKind.ZK, ...good.subarray(22)]))).toMatchObject({ kind: ValueKind.ZK });
     expect(decodeMeta(Uint8Array.from([...good.subarray(0, 23), 0xff]))).toBeNull();
   });
 

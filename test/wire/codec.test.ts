@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Contact, Id } from '../../src/id/index.js';
-import { decode, encode, type Message, WIRE_LIMITS } from '../../src/wire/index.js';
+import { decode, encode, type Message, ValueKind, WIRE_LIMITS } from '../../src/wire/index.js';
 
 const RUNS = process.env.SLOW === '1' ? 100_000 : 5_000;
 
@@ -148,6 +148,19 @@ describe('wire codec', () => {
         expect(decode(short), m.type).toBeNull();
       }
     });
+  });
+
+  it('carries every value kind in STORE, the ZK kind (3) included, and rejects unknown kinds and a cas outside kind 1', () => {
+    const sender = new Uint8Array(32).fill(7) as Id;
+    const key = new Uint8Array(32).fill(9) as Id;
+    const store = (kind: number, cas: number | null = null): Message =>
+      ({ type: 'STORE', tid: 5, sender, flags: 0, key, value: Uint8Array.of(0x98, 1), ttl: 60, token: new Uint8Array(0), kind, cas, replicas: 3 }) as Message;
+    for (const kind of Object.values(ValueKind)) expect(decode(encode(store(kind))), `kind ${kind}`).toMatchObject({ type: 'STORE', kind, cas: null });
+    expect(ValueKind.ZK).toBe(3);
+    expect(decode(encode(store(4)))).toBeNull();
+    expect(decode(encode(store(-1)))).toBeNull();
+    expect(decode(encode(store(ValueKind.ZK, 2)))).toBeNull();
+    expect(decode(encode(store(ValueKind.MUTABLE, 2)))).toMatchObject({ kind: ValueKind.MUTABLE, cas: 2 });
   });
 
   it('rejects a GET_RECORD without the anti-amplification padding and an oversized RECORD', () => {

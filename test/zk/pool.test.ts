@@ -10,7 +10,7 @@ import {
 } from '../../src/zk/index.js';
 import { DhtError } from '../../src/util/index.js';
 import { report } from '../helpers/report.js';
-import { exitAfterClose, validSignals, ZkPoolRegistry } from './fixtures.js';
+import { exitAfterClose, publicOf, validSignals, ZkPoolRegistry } from './fixtures.js';
 
 const pools = new ZkPoolRegistry();
 const shared = new ZkPoolRegistry();
@@ -47,6 +47,19 @@ describe('ZkPool options', () => {
     const pool = pools.open();
     expect(pool.threads).toBeLessThanOrEqual(2);
     expect(pool.maxQueue).toBe(DEFAULT_ZK_MAX_QUEUE);
+  });
+
+  it('a lazy pool starts no thread until its first task, and closes cleanly either way', async () => {
+    const idle = pools.open({ threads: 1, lazy: true });
+    expect([idle.started, idle.stats().threads]).toEqual([false, 0]);
+    // Answered on this thread: a malformed proof starts nothing.
+    expect(await idle.check('storage_access', publicOf('storage_access', signals.storage_access), new Uint8Array(3))).toBe('bad_length');
+    expect(idle.started).toBe(false);
+    await idle.close();
+    // The first task waits for the worker to start and load snarkjs: allow for a loaded machine.
+    const used = pools.open({ threads: 1, lazy: true, verifyTimeout: 60_000 });
+    expect(await used.check('storage_access', good.publicSignals, good.proof)).toBe('valid');
+    expect([used.started, used.stats().threads]).toEqual([true, 1]);
   });
 });
 
