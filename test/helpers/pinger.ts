@@ -6,9 +6,12 @@
  * in batches (5,000/s is 50 per 10 ms tick) and timer lateness does not lower the rate.
  */
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
-const DIST = join(import.meta.dirname, '../../dist/src');
+/** dist/src of the package, from test/helpers (vitest) or from dist/test/helpers (compiled, as the benches use it). */
+const DIST = basename(join(import.meta.dirname, '../..')) === 'dist'
+  ? join(import.meta.dirname, '../../src')
+  : join(import.meta.dirname, '../../dist/src');
 
 const SCRIPT = `
 import { createSocket } from 'node:dgram';

@@ -6,37 +6,9 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import {
-  accessCommitment, dataCommitment, identityCommitment, keyField, PoseidonTree, packageRoot, randomFieldElement, rangeCommitment,
-  valueField, ZkPool, type CircuitName, type CircuitSignals, type ZkPoolInit,
-} from '../../src/zk/index.js';
-import { SeededRandom } from '../../src/util/index.js';
+import { packageRoot, ZkPool, type CircuitName, type CircuitSignals, type ZkPoolInit } from '../../src/zk/index.js';
 
-/** Valid signals for every circuit, from a fixed seed. */
-export function validSignals(seed = 29): CircuitSignals {
-  const random = new SeededRandom(seed);
-  const f = (): bigint => randomFieldElement(random);
-  const key = keyField(random.bytes(32));
-  const valueHash = valueField(random.bytes(100));
-  const secret = f();
-  const salt = f();
-  const tree = new PoseidonTree();
-  const identitySecret = f();
-  for (let i = 0; i < 5; i++) tree.insert(identityCommitment(f()));
-  const member = tree.insert(identityCommitment(identitySecret));
-  tree.insert(identityCommitment(f()));
-  const path = tree.path(member);
-  const rangeSalt = f();
-  return {
-    storage_access: { commitment: accessCommitment(secret, salt), keyField: key, nonce: 7n, valueHash, secret, salt },
-    data_integrity: { commitment: dataCommitment(valueHash, salt), valueHash, salt },
-    identity: {
-      root: tree.root, keyField: key, nonce: 7n, valueHash, identitySecret,
-      pathElements: path.pathElements, pathIndices: path.pathIndices,
-    },
-    range: { commitment: rangeCommitment(1_000n, rangeSalt), min: 18n, max: 65_535n, value: 1_000n, salt: rangeSalt },
-  };
-}
+export { validSignals } from '../helpers/zk.js';
 
 /** The public signals of `signals` for `circuit`, as the storage node would build them. */
 export function publicOf<C extends CircuitName>(circuit: C, signals: CircuitSignals[C]): bigint[] {
