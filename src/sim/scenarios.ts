@@ -6,4 +6,4 @@
 export * from './scenario.js';
 export { runStatic, type StaticOptions } from './static.js';
 export { runAdversarial, type AdversarialOptions } from './adversarial.js';
-export { runChurn, type ChurnOptions } from './churn.js';
+export { runChurn, scheduleChurn, type ChurnOptions } from './churn.js';
