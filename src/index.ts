@@ -1,6 +1,6 @@
 /**
  * zhtp-dht: a Kademlia DHT node for the ZHTP network. The package's public face: the node, its
- * options and results, ids and keys, errors, ZkDhtValues, the loopback testnet and the HTTP API.
+ * options and results, ids and keys, errors, ZkDhtValues, WASM contracts, the loopback testnet and the HTTP API.
  */
 export * from './node/index.js';
 export {
@@ -20,6 +20,12 @@ export {
   type ZkDhtValue, type ZkAccessLevel, type ZkOwner, zkKey, encodeZkValue, decodeZkValue, encodeZkOwner, decodeZkOwner, randomZkOwner,
   ownerCommitment, ZkPool, type ZkPoolInit, MAX_ZK_DATA_BYTES, MAX_ZK_READERS, MAX_ZK_NAME_BYTES,
 } from './zk/index.js';
+export {
+  ContractEngine, type ContractEngineInit, type ContractEngineStats, type DeployedCode, type CallRequest, type Receipt, type CallStatus,
+  type ContractEvent, type StateWrite, InvalidContractError, isInvalidContract, type ModuleFault, encodeArgs, decodeArgs, type AbiType,
+  type AbiValue, type ContractManifest, type SignedManifest, signManifest, decodeSignedManifest, verifyManifest, exampleContract,
+  METER_VERSION, DEFAULT_GAS_LIMIT, MAX_GAS_LIMIT,
+} from './contracts/index.js';
 export type { ReplicationStats } from './replication/index.js';
 export { prepareAudits, auditPasses, type PreparedAudit } from './replication/index.js';
 export { ReputationBook, type PeerReputation } from './reputation/index.js';

@@ -235,6 +235,16 @@ export const THRESHOLDS = {
     /** §5 T30's bar for a node under attack, applied here: PINGs from another process answered (share). */
     pings_answered: 0.99,
   },
+  T30: {
+    /** §5 T30: "each is stopped within its budget": the slowest hostile call, submit to receipt, ms (kill backstop 2 s). */
+    termination_max_ms: 2_000,
+    /** §5 T30: "Memory is capped (e.g. 256 pages = 16 MiB)": pages a memory.grow bomb reached. */
+    peak_memory_pages: 256,
+    /** §5 T30: "The node keeps answering pings (≥ 99 %)": 10 ms timer ticks on the coordinator served within 100 ms. */
+    ticks_answered: 0.99,
+    /** §5 T30: "The worker pool recovers to full size": kill to the next call's receipt, ms. */
+    pool_recovery_ms: 5_000,
+  },
   // Values and replication (T20, T21, T23, T24, T25, T27, T28): one block per test, in id order.
   // Simulator variants (src/sim, docs/simulation.md).
   T19: {

@@ -30,7 +30,8 @@ export type DhtErrorCode =
   | 'COMMITMENT_MISMATCH'
   | 'NONCE_OUT_OF_RANGE'
   | 'STALE_NONCE'
-  | 'ACCESS_DENIED';
+  | 'ACCESS_DENIED'
+  | 'INVALID_CONTRACT';
 
 /** Numeric codes for errors that travel in an ERROR message. */
 export const WIRE_ERROR_CODES = {

@@ -1,0 +1,17 @@
+/**
+ * WASM smart contracts (docs/contracts.md): ABI v1, deploy-time validation and deterministic gas
+ * metering (binaryen 132.0.0, METER_VERSION), the execution engine with its worker pools and
+ * LMDB state, receipts, the argument encoding and signed manifests. Part 2 adds network storage,
+ * discovery and execution across holders.
+ */
+export * from './limits.js';
+export { type ModuleFault, InvalidContractError, isInvalidContract } from './errors.js';
+export { type StateWrite, codeHashOf, instanceIdOf, genesisStateHash, nextStateHash, INSTANCE_DOMAIN, STATE_DOMAIN } from './ids.js';
+export { type CallStatus, type CallRequest, type ContractEvent, type Receipt, CALL_STATUSES } from './receipt.js';
+export type { CodeRecord, InstanceMeta } from './records.js';
+export { type AbiType, type AbiValue, ABI_TYPES, encodeArgs, decodeArgs } from './encoding.js';
+export * from './manifest.js';
+export { type ContractEngineInit, type ContractEngineStats, type DeployedCode, ContractEngine, DEFAULT_CONTRACT_BATCH, DEFAULT_CONTRACT_QUEUE } from './engine.js';
+export { type MeterPoolInit, DEFAULT_METER_QUEUE, DEFAULT_METER_TIMEOUT } from './pools.js';
+export { MAX_CONFLICT_RETRIES } from './scheduler.js';
+export { exampleContract, EXAMPLE_CONTRACTS, type ExampleContract } from './examples.js';
