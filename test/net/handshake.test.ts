@@ -100,15 +100,18 @@ describe('handshake', () => {
       // The whole captured HANDSHAKE again from the honest endpoint: a used nonce. And sessions
       // whose peer claims another id in its messages: dropped and penalised.
       honest.tap.raw(node.address, real);
+      // All at once, each with 5 s for its handshake and PING: a liar's PING never gets an answer,
+      // and a short timeout on a loaded machine would end it before its handshake is done.
+      const lies: Promise<void>[] = [];
       for (let i = 0; i < 20; i++) {
         const liar = await lightPeer(pool, { host: `127.12.250.${i + 1}` });
         attackers.push(liar);
         const fake = rnd.bytes(32) as Id;
         forgedIds.add(idToHex(fake));
-        const lying = new Rpc({ transport: liar.channel, clock: systemClock, random: systemRandom }, { self: fake as never, requireSession: true, retries: 0, pingTimeout: 500 });
-        await lying.request(target, { type: 'PING' }).catch(() => {});
-        lying.close();
+        const lying = new Rpc({ transport: liar.channel, clock: systemClock, random: systemRandom }, { self: fake as never, requireSession: true, retries: 0, pingTimeout: 5000 });
+        lies.push(lying.request(target, { type: 'PING' }).then(() => {}, () => {}).finally(() => lying.close()));
       }
+      await Promise.all(lies);
       await until(() => {
         const s = node.extendedStats().sessions;
         return s.drops.handshake_rejected + s.drops.handshake_busy >= total && s.drops.handshake_replay >= 1;
