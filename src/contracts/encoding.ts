@@ -5,6 +5,7 @@
  * and the bytes. No tags, no padding: the same from any language, and what the AssemblyScript
  * SDK's Args and Writer read and write.
  */
+import { concatBytes } from '../util/index.js';
 
 /** A field type of ABI v1. */
 export type AbiType = 'u32' | 'u64' | 'address' | 'bytes' | 'string';
@@ -20,14 +21,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 /** Encodes `values` as `types`. Throws RangeError naming the field that does not fit its type. */
 export function encodeArgs(types: readonly AbiType[], values: readonly AbiValue[]): Uint8Array {
   if (types.length !== values.length) throw new RangeError(`${types.length} types but ${values.length} values`);
-  const parts = types.map((t, i) => encodeField(t, values[i] as AbiValue, i));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return concatBytes(types.map((t, i) => encodeField(t, values[i] as AbiValue, i)));
 }
 
 function encodeField(type: AbiType, v: AbiValue, i: number): Uint8Array {

@@ -6,7 +6,7 @@
  */
 // primitives, not the crypto index: the contract worker imports this module and must not load the pool.
 import { blake3 } from '../crypto/primitives.js';
-import { asBuffer } from '../util/index.js';
+import { asBuffer, concatBytes } from '../util/index.js';
 
 /** Domain tag of instance ids. */
 export const INSTANCE_DOMAIN = 'zhtp-dht/v1/contract-instance';
@@ -32,12 +32,12 @@ export function codeHashOf(wasm: Uint8Array): Uint8Array {
  */
 export function instanceIdOf(codeHash: Uint8Array, creator: Uint8Array, salt: Uint8Array): Uint8Array {
   if (codeHash.byteLength !== 32 || creator.byteLength !== 32) throw new RangeError('codeHash and creator must be 32 bytes');
-  return blake3(concat(tag(INSTANCE_DOMAIN), codeHash, creator, u32(salt.byteLength), salt));
+  return blake3(concatBytes([tag(INSTANCE_DOMAIN), codeHash, creator, u32(salt.byteLength), salt]));
 }
 
 /** The state hash of a new instance (version 0): BLAKE3(u8 len ‖ STATE_DOMAIN ‖ instanceId). */
 export function genesisStateHash(instanceId: Uint8Array): Uint8Array {
-  return blake3(concat(tag(STATE_DOMAIN), instanceId));
+  return blake3(concatBytes([tag(STATE_DOMAIN), instanceId]));
 }
 
 /**
@@ -53,7 +53,7 @@ export function nextStateHash(previous: Uint8Array, version: number, writes: rea
     parts.push(u32(w.key.byteLength), w.key, Uint8Array.of(w.value === null ? 0 : 1));
     if (w.value !== null) parts.push(u32(w.value.byteLength), w.value);
   }
-  return blake3(concat(...parts));
+  return blake3(concatBytes(parts));
 }
 
 /** Writes in key order (unsigned bytewise), the order of state hashes and commits. */
@@ -63,7 +63,7 @@ export function sortWrites(writes: readonly StateWrite[]): StateWrite[] {
 
 function tag(domain: string): Uint8Array {
   const bytes = utf8.encode(domain);
-  return concat(Uint8Array.of(bytes.byteLength), bytes);
+  return concatBytes([Uint8Array.of(bytes.byteLength), bytes]);
 }
 
 function u32(n: number): Uint8Array {
@@ -78,12 +78,3 @@ function u64(n: number): Uint8Array {
   return out;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}

@@ -8,7 +8,7 @@
  */
 import { AEAD_KEY_BYTES, AEAD_NONCE_BYTES, aeadOpen, aeadSeal, deriveKey } from '../crypto/primitives.js';
 import type { Key } from '../id/index.js';
-import type { Random } from '../util/index.js';
+import { concatBytes, type Random } from '../util/index.js';
 import { accessCommitment, randomFieldElement } from './commitments.js';
 import { fieldFromBytes32, fieldToBytes, NONCE_LIMIT, secretField } from './field.js';
 import { ZK_ACCESS_LEVELS, type ZkAccessLevel } from './value.js';
@@ -67,19 +67,10 @@ function u64(n: bigint): Uint8Array {
   return out;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
 
 /** The data key of version (`key`, `nonce`): derive-key over secret ‖ salt ‖ key ‖ u64be nonce. */
 export function zkDataKey(owner: ZkOwner, key: Key, nonce: bigint): Uint8Array {
-  return deriveKey(ZK_DATA_KEY_CONTEXT, concat([fieldToBytes(owner.secret), fieldToBytes(owner.salt), key, u64(nonce)]));
+  return deriveKey(ZK_DATA_KEY_CONTEXT, concatBytes([fieldToBytes(owner.secret), fieldToBytes(owner.salt), key, u64(nonce)]));
 }
 
 /** u8 len ‖ domain ‖ key ‖ u64be nonce, plus the access level for payloads. */
@@ -87,7 +78,7 @@ function associatedData(domain: string, key: Key, nonce: bigint, access?: ZkAcce
   const tag = utf8.encode(domain);
   const parts = [Uint8Array.of(tag.byteLength), tag, key, u64(nonce)];
   if (access !== undefined) parts.push(Uint8Array.of(ZK_ACCESS_LEVELS.indexOf(access)));
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 /** Associated data of a wrapped data key: binds the stanza to one key and nonce. */
@@ -98,7 +89,7 @@ export function zkWrapAd(key: Key, nonce: bigint): Uint8Array {
 /** The envelope of `plaintext`: AEAD nonce (12 B) ‖ ChaCha20-Poly1305 ciphertext ‖ tag (16 B). `aeadNonce` must be fresh random bytes. */
 export function sealZkData(dataKey: Uint8Array, aeadNonce: Uint8Array, plaintext: Uint8Array, key: Key, nonce: bigint, access: ZkAccessLevel): Uint8Array {
   if (dataKey.byteLength !== AEAD_KEY_BYTES) throw new RangeError(`dataKey must be ${AEAD_KEY_BYTES} bytes`);
-  return concat([aeadNonce, aeadSeal(dataKey, aeadNonce, plaintext, associatedData(ZK_DATA_DOMAIN, key, nonce, access))]);
+  return concatBytes([aeadNonce, aeadSeal(dataKey, aeadNonce, plaintext, associatedData(ZK_DATA_DOMAIN, key, nonce, access))]);
 }
 
 /** The plaintext of an envelope, or null when `dataKey` does not open it for this key, nonce and access level. */
