@@ -24,7 +24,8 @@ export {
   ContractEngine, type ContractEngineInit, type ContractEngineStats, type DeployedCode, type CallRequest, type Receipt, type CallStatus,
   type ContractEvent, type StateWrite, InvalidContractError, isInvalidContract, type ModuleFault, encodeArgs, decodeArgs, type AbiType,
   type AbiValue, type ContractManifest, type SignedManifest, signManifest, decodeSignedManifest, verifyManifest, exampleContract,
-  METER_VERSION, DEFAULT_GAS_LIMIT, MAX_GAS_LIMIT,
+  METER_VERSION, DEFAULT_GAS_LIMIT, MAX_GAS_LIMIT, type AbiMethod, type AbiParam, EXAMPLE_CONTRACTS, type ExampleContract, manifestKey, tagKey,
+  encodeTagEntry, decodeTagEntry, type ContractDropReason, argsFromJson, argsToJson, parseAbiTypes, MAX_CONTRACT_NAME,
 } from './contracts/index.js';
 export type { ReplicationStats } from './replication/index.js';
 export { prepareAudits, auditPasses, type PreparedAudit } from './replication/index.js';

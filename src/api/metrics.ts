@@ -4,7 +4,7 @@
  * kept here is the lookup-latency histogram, fed by the node's lookup events. Names follow the
  * Prometheus conventions: `zhtp_` prefix, base units (seconds, bytes), `_total` on counters.
  */
-import type { DhtNode, LookupEvent } from '../node/index.js';
+import type { DhtNode, LookupEvent, NodeContractStats } from '../node/index.js';
 
 /** Upper bounds of the lookup-latency buckets, seconds (loopback lookups take ms; WAN ones ~1 s). */
 export const LOOKUP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -171,6 +171,7 @@ export class NodeMetrics {
     x.family('zhtp_zk_verifications_total', 'counter', 'Groth16 verifications, by outcome.', entries(e.zk.verifications, 'outcome'));
     x.one('zhtp_zk_proofs_total', 'counter', 'Groth16 proofs made by this node.', e.zk.proofs);
     x.one('zhtp_zk_busy_rejections_total', 'counter', 'ZK tasks refused because the ZK pool queue was full.', e.zk.busyRejections);
+    this.#contracts(x, e.contracts);
     x.family('zhtp_event_loop_delay_seconds', 'gauge', 'Main-thread event-loop delay since start, seconds.', [
       [{ stat: 'p50' }, e.eventLoop.p50 / 1000], [{ stat: 'p99' }, e.eventLoop.p99 / 1000], [{ stat: 'max' }, e.eventLoop.max / 1000], [{ stat: 'mean' }, e.eventLoop.mean / 1000],
     ]);
@@ -180,6 +181,20 @@ export class NodeMetrics {
     x.one('process_heap_used_bytes', 'gauge', 'V8 heap in use, bytes.', mem.heapUsed);
     x.one('process_start_time_seconds', 'gauge', 'When the API (and node) started, Unix seconds.', Math.floor(this.#started / 1000));
     return x.toString();
+  }
+
+  /** The contract series: DHT-level counts always, the engine's once it has opened. */
+  #contracts(x: Exposition, c: NodeContractStats): void {
+    x.one('zhtp_contract_deploys_total', 'counter', 'Contracts this node deployed to the DHT.', c.published);
+    x.one('zhtp_contract_code_fetches_total', 'counter', 'Contract code fetched from the DHT into this node\'s engine.', c.fetched);
+    x.one('zhtp_contract_code_rejected_total', 'counter', 'Fetched contract code that did not hash to its code hash.', c.codeRejected);
+    x.family('zhtp_contract_discovery_drops_total', 'counter', 'Listed contracts a find or info left out, by reason.', entries(c.dropped, 'reason'));
+    const engine = c.engine;
+    x.one('zhtp_contract_threads', 'gauge', 'Execution threads of the contract engine (0 until its first call).', engine?.threads ?? 0);
+    x.one('zhtp_contract_queue_depth', 'gauge', 'Contract calls waiting for a thread.', engine?.queued ?? 0);
+    x.family('zhtp_contract_calls_total', 'counter', 'Contract calls and queries run here, by receipt status.', entries(engine?.calls ?? {}, 'status'));
+    x.one('zhtp_contract_busy_rejections_total', 'counter', 'Contract calls refused because the queue was full.', engine?.busyRejections ?? 0);
+    x.one('zhtp_contract_deploy_refusals_total', 'counter', 'Modules the engine refused at deploy or fetch (invalid contracts).', engine?.deployRefusals ?? 0);
   }
 
   #lookup(e: LookupEvent): void {

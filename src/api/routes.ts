@@ -12,6 +12,7 @@ import { PROTOCOL_VERSION } from '../wire/index.js';
 import { ApiError, b64, base64Field, bodyOf, hex, intField, readJson, sendJson, tooLarge } from './http.js';
 import type { NodeMetrics } from './metrics.js';
 import { getZk, putZk, storeZkValue } from './zk.js';
+import { contractByKey, contractByName, createInstance, deployContract, fetchCode, findContracts, instanceInfo, runMethod } from './contracts.js';
 
 export const API_VERSION = 'v1';
 
@@ -52,6 +53,15 @@ export function apiRoutes(ctx: RouteContext): Route[] {
     route('PUT', '/zk', (q, res) => putZk(ctx, q, res)),
     route('POST', '/zk/values', (q, res, _p, url) => storeZkValue(ctx, q, res, url)),
     route('GET', '/zk/:key', (_q, res, [key], url) => getZk(ctx, res, keyParam(key!), url)),
+    route('POST', '/contracts', (q, res) => deployContract(ctx, q, res)),
+    route('GET', '/contracts/tags/:tag', (_q, res, [tag], url) => findContracts(ctx, res, tag!, url)),
+    route('GET', '/contracts/manifests/:key', (_q, res, [key]) => contractByKey(ctx, res, key!)),
+    route('GET', '/contracts/owners/:owner/:name', (_q, res, [owner, name]) => contractByName(ctx, res, owner!, name!)),
+    route('POST', '/contracts/code/:hash', (_q, res, [hash]) => fetchCode(ctx, res, hash!)),
+    route('POST', '/contracts/instances', (q, res) => createInstance(ctx, q, res)),
+    route('GET', '/contracts/instances/:id', (_q, res, [id]) => instanceInfo(ctx, res, id!)),
+    route('POST', '/contracts/instances/:id/call', (q, res, [id]) => runMethod(ctx, q, res, id!, false)),
+    route('POST', '/contracts/instances/:id/query', (q, res, [id]) => runMethod(ctx, q, res, id!, true)),
     route('GET', '/lookup/:id', async (_q, res, [id]) => {
       const contacts = await node.findNode(keyParam(id!));
       sendJson(res, 200, { target: id, closest: contacts.map((c) => ({ id: idToHex(c.id), address: formatAddress(c) })) });
@@ -66,9 +76,18 @@ export function match(routes: Route[], method: string, path: string): { handler:
     const m = r.pattern.exec(path);
     if (m === null) continue;
     pathMatched = true;
-    if (r.method === method || (method === 'HEAD' && r.method === 'GET')) return { handler: r.handler, params: m.slice(1).map(decodeURIComponent) };
+    if (r.method === method || (method === 'HEAD' && r.method === 'GET')) return { handler: r.handler, params: m.slice(1).map(pathParam) };
   }
   return pathMatched ? 'method' : null;
+}
+
+/** A path segment, percent-decoded; a malformed escape (`%E0%A4%A`) is the client's error, not a 500. */
+function pathParam(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new ApiError(400, 'bad_request', 'the path has a malformed percent-encoding');
+  }
 }
 
 function keyParam(text: string): Key {

@@ -14,10 +14,11 @@ import { get, put } from './transfer.js';
 import { commandHelp, fullHelp } from './usage.js';
 import { packageVersion } from './version.js';
 import { zk } from './zk.js';
+import { contract } from './contract.js';
 
 type Command = (argv: string[], io: Io) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = { start, init, stats, peers, routing, health, put, get, zk, testnet, demo };
+const COMMANDS: Record<string, Command> = { start, init, stats, peers, routing, health, put, get, zk, contract, testnet, demo };
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: string[], io: Io = { out: process.stdout, err: process.stderr }): Promise<number> {

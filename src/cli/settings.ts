@@ -23,6 +23,7 @@ export interface StartSettings {
   storageCap: number;
   replicationFactor: number;
   bandwidthClass: number;
+  noContracts: boolean;
 }
 
 /** A value that fails its check; the message says what was expected ("must be …"). */
@@ -125,6 +126,10 @@ export const SETTINGS: SettingTable = {
     shown: String(DHT_REPLICATION_FACTOR), parse: integer(MIN_REPLICATION_FACTOR, MAX_REPLICATION_FACTOR),
   },
   bandwidthClass: { name: 'bandwidth-class', arg: 'N', help: 'bandwidth class advertised in the node record, 0..255', fallback: 1, shown: '1', parse: integer(0, 255) },
+  noContracts: {
+    name: 'no-contracts', arg: '', help: 'run no contract engine (contract deploy, create, call refused; find and info still work)', fallback: false,
+    shown: 'false', parse: boolean,
+  },
 };
 
 /** The table's entries with their keys, in order. */

@@ -47,7 +47,7 @@ export async function start(argv: string[], io: Io): Promise<number> {
 async function run(s: StartSettings, dataDir: string, io: Io, logger: Logger): Promise<number> {
   const node = new DhtNode({
     host: s.host, port: s.port, dataDir, bootstrap: s.bootstrap, storageCap: s.storageCap,
-    replicationFactor: s.replicationFactor, bandwidthClass: s.bandwidthClass, logger,
+    replicationFactor: s.replicationFactor, bandwidthClass: s.bandwidthClass, contracts: !s.noContracts, logger,
   });
   await node.start();
   const offEvents = node.events.on((e) => logEvent(logger, e));

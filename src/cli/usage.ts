@@ -62,6 +62,25 @@ zhtp-dht zk verify VALUEFILE [--key KEY] [--json]
   Offline: the checks a storage node makes (limits, key from commitment, proof); exit 0 when it
   passes them, 1 with the refusal code when not.
 `,
+  contract: `zhtp-dht contract deploy FILE.wasm --name N --version V [--tags A,B] [--abi FILE] [--ttl S] [--replicas N] [client options]
+zhtp-dht contract deploy counter|token|registry [--name N] [--version V] [--tags A,B]
+  Validates and meters the module on the node, then publishes it as the node: the wasm under
+  its code hash, the signed manifest (name, version, tags, ABI), an entry under each tag. --abi
+  is a JSON file of methods ({name, inputs, outputs, readonly}) or an example's name; an example
+  brings its own ABI and tags, name = the example's, version 1.0.0.
+zhtp-dht contract find TAG [--limit N] [client options]
+  The manifests listed under TAG whose signatures verify; bad listings are dropped and counted.
+zhtp-dht contract info KEY | NAME [--owner PUBLIC_KEY|@FILE] [client options]
+  One verified manifest and its ABI, by manifest KEY (from find or deploy) or by NAME (of the
+  node itself, or of the ML-DSA-65 public key given in hex).
+zhtp-dht contract create CODEHASH [--salt TEXT] [client options]
+  Creates an instance of the code on the node (fetched from the DHT and metered there when
+  missing); prints the instance id.
+zhtp-dht contract call|query INSTANCE METHOD ['[ARGS]' --types T,...] [--returns T,...] [--gas N] [client options]
+  Runs a method on the node as the node: call commits its writes, query applies none. ARGS is a
+  JSON array encoded as the types (u32, u64, address, bytes, string; bytes as "0x…" hex or
+  text); --returns decodes the return data. Prints the receipt; exits 1 unless its status is ok.
+`,
   testnet: `zhtp-dht testnet [--nodes N] [--base-port P]
   Runs N nodes (default 10) on 127.0.0.1 until interrupted.
 `,
@@ -80,7 +99,7 @@ export function fullHelp(): string {
 Run a node:
 ${indent(COMMAND_HELP.start!)}${indent(COMMAND_HELP.init!)}
 Talk to a running node through its API:
-${['stats', 'peers', 'routing', 'health', 'put', 'get', 'zk'].map((c) => indent(COMMAND_HELP[c]!)).join('')}
+${['stats', 'peers', 'routing', 'health', 'put', 'get', 'zk', 'contract'].map((c) => indent(COMMAND_HELP[c]!)).join('')}
   client options:
 ${indent(CLIENT)}
 Without a running node:
@@ -94,7 +113,7 @@ Exit codes: 0 done; 1 the operation failed; 2 usage error; 3 the API cannot be r
 export function commandHelp(name: string): string | null {
   const text = COMMAND_HELP[name];
   if (text === undefined) return null;
-  const client = ['stats', 'peers', 'routing', 'health', 'put', 'get', 'zk'].includes(name);
+  const client = ['stats', 'peers', 'routing', 'health', 'put', 'get', 'zk', 'contract'].includes(name);
   return client ? `${text}\nclient options:\n${CLIENT}` : text;
 }
 

@@ -8,7 +8,7 @@
 import { toHex } from '../util/index.js';
 import { CallContext, HostTrap, OutOfGas, Revert } from './host.js';
 import { nextStateHash, sortWrites, type StateWrite } from './ids.js';
-import { CodeCache, type CompiledContract, type LiveInstance, StartFailure } from './instance.js';
+import { CodeCache, type CodeSource, type ContractCode, type LiveInstance, StartFailure } from './instance.js';
 import { MAX_CALL_DEPTH, METER_VERSION } from './limits.js';
 import { type CallStatus, type CallTask, emptyReceipt, type Receipt } from './receipt.js';
 import type { InstanceCommit, StateReader } from './state.js';
@@ -22,6 +22,12 @@ export interface BatchResult {
   commits: InstanceCommit[];
 }
 
+/**
+ * The reads an Executor makes: a worker's StateReader (LMDB, read-only), or an in-memory map
+ * (bench/contracts.ts runs the executor on the main thread that way).
+ */
+export type StateSource = Pick<StateReader, 'refresh' | 'code' | 'instance' | 'view'>;
+
 /** An instance's progress through one batch. */
 interface Chain {
   meta: InstanceMeta;
@@ -34,10 +40,10 @@ interface Chain {
 
 /** Executes calls against one contract environment; one per worker thread. */
 export class Executor {
-  readonly cache: CodeCache;
-  readonly #reader: StateReader;
+  readonly cache: CodeSource;
+  readonly #reader: StateSource;
 
-  constructor(reader: StateReader, cache = new CodeCache()) {
+  constructor(reader: StateSource, cache: CodeSource = new CodeCache()) {
     this.#reader = reader;
     this.cache = cache;
   }
@@ -68,7 +74,7 @@ export class Executor {
 
   #run(call: CallTask, chain: Chain | null, fresh: boolean): Receipt {
     if (chain === null) return emptyReceipt('not_found', 0, new Uint8Array(32), 0, 'no such instance');
-    let code: CompiledContract | null;
+    let code: ContractCode | null;
     try {
       code = this.cache.get(`${toHex(chain.meta.codeHash)}:${METER_VERSION}`, () => {
         const record = this.#reader.code(chain.meta.codeHash);
@@ -104,7 +110,7 @@ interface Outcome {
 }
 
 /** One call on an instance of `code`: the status and the gas it used. */
-function execute(code: CompiledContract, ctx: CallContext, call: CallTask, fresh: boolean): Outcome {
+function execute(code: ContractCode, ctx: CallContext, call: CallTask, fresh: boolean): Outcome {
   let inst: LiveInstance;
   try {
     inst = code.acquire(ctx, fresh);

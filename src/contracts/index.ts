@@ -1,8 +1,8 @@
 /**
  * WASM smart contracts (docs/contracts.md): ABI v1, deploy-time validation and deterministic gas
  * metering (binaryen 132.0.0, METER_VERSION), the execution engine with its worker pools and
- * LMDB state, receipts, the argument encoding and signed manifests. Part 2 adds network storage,
- * discovery and execution across holders.
+ * LMDB state, receipts, the argument encoding (and its JSON form), signed manifests, and the DHT
+ * keys and tag entries of discovery. Execution across holders is still to come (part 2b).
  */
 export * from './limits.js';
 export { type ModuleFault, InvalidContractError, isInvalidContract } from './errors.js';
@@ -15,3 +15,7 @@ export { type ContractEngineInit, type ContractEngineStats, type DeployedCode, C
 export { type MeterPoolInit, DEFAULT_METER_QUEUE, DEFAULT_METER_TIMEOUT } from './pools.js';
 export { MAX_CONFLICT_RETRIES } from './scheduler.js';
 export { exampleContract, EXAMPLE_CONTRACTS, type ExampleContract } from './examples.js';
+export {
+  type ContractDropReason, CONTRACT_DROP_REASONS, decodeTagEntry, encodeTagEntry, manifestKey, MAX_TAG_ENTRY_BYTES, MAX_TAG_ENTRY_NAMES, tagKey,
+} from './discovery.js';
+export { type JsonAbiValue, argsFromJson, argsToJson, parseAbiTypes } from './json.js';

@@ -26,13 +26,30 @@ interface Ready extends LiveInstance {
   snapshot: Uint8Array;
 }
 
+/**
+ * Compiled code an Executor runs calls on: its methods, and one instance at a time for a call.
+ * CompiledContract is the one the workers use; bench/contracts.ts supplies an unmetered one.
+ */
+export interface ContractCode {
+  readonly methods: ReadonlySet<string>;
+  acquire(call: CallContext, fresh?: boolean): LiveInstance;
+  release(inst: LiveInstance): void;
+}
+
+/** Where an Executor gets compiled code by key (compiling `load()` on a miss): a CodeCache in the workers. */
+export interface CodeSource {
+  get(key: string, load: () => CodeRecord | null): ContractCode | null;
+  /** Instances created and reused calls so far. */
+  totals(): { created: number; reused: number };
+}
+
 /** The instance could not be created: its start function trapped, ran out of gas, or called the host. */
 export class StartFailure extends Error {
   override readonly name = 'StartFailure';
 }
 
 /** One metered module compiled in this thread, with at most one idle instance. */
-export class CompiledContract {
+export class CompiledContract implements ContractCode {
   readonly methods: ReadonlySet<string>;
   readonly #module: WebAssembly.Module;
   readonly #memory: { initial: number; maximum: number };
@@ -105,7 +122,7 @@ export class CompiledContract {
  * by count and by the bytes their idle instances may hold (memory plus snapshot: 2 × initial
  * pages each), so a worker holding many large-memory contracts stays within `maxBytes`.
  */
-export class CodeCache {
+export class CodeCache implements CodeSource {
   readonly #entries = new Map<string, CompiledContract>();
   #bytes = 0;
 

@@ -18,7 +18,12 @@ export const MANIFEST_DOMAIN = 'zhtp-dht/v1/contract-manifest';
 export const MAX_MANIFEST_BYTES = 64 * 1024;
 /** Tags per manifest at most. */
 export const MAX_TAGS = 16;
-const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/**
+ * Characters of a contract name at most: the manifest's mutable-record salt is "contract:" ‖ name
+ * and a salt holds at most 64 bytes (MAX_SALT_BYTES), so 64 - 9 = 55.
+ */
+export const MAX_CONTRACT_NAME = 55;
+const NAME = /^[a-z0-9][a-z0-9._-]{0,54}$/;
 const TAG = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const VERSION = /^[0-9A-Za-z.+-]{1,32}$/;
 const PARAM = /^[A-Za-z_][A-Za-z0-9_]{0,31}$/;
@@ -36,7 +41,7 @@ export interface AbiMethod {
 
 /** The manifest's fields. */
 export interface ContractManifest {
-  /** Lower-case name, 1..64 of [a-z0-9._-]. */
+  /** Lower-case name, 1..55 of [a-z0-9._-] (MAX_CONTRACT_NAME). */
   name: string;
   /** The publisher's version string (semver recommended), 1..32 characters. */
   version: string;
@@ -64,7 +69,7 @@ const utf8 = new TextEncoder();
 
 /** What is wrong with a manifest, or null. */
 function problem(m: ContractManifest): string | null {
-  if (typeof m.name !== 'string' || !NAME.test(m.name)) return 'name must be 1..64 of [a-z0-9._-]';
+  if (typeof m.name !== 'string' || !NAME.test(m.name)) return `name must be 1..${MAX_CONTRACT_NAME} of [a-z0-9._-]`;
   if (typeof m.version !== 'string' || !VERSION.test(m.version)) return 'version must be 1..32 of [0-9A-Za-z.+-]';
   if (!Array.isArray(m.tags) || m.tags.length > MAX_TAGS || !m.tags.every((t) => typeof t === 'string' && TAG.test(t))) return `tags must be at most ${MAX_TAGS} of [a-z0-9-]{1,32}`;
   if (new Set(m.tags).size !== m.tags.length) return 'tags must be distinct';
@@ -81,6 +86,16 @@ function isMethod(x: unknown): x is AbiMethod {
   const params = (p: unknown): boolean => Array.isArray(p) && p.length <= 32 && p.every((f: Partial<AbiParam>) =>
     typeof f === 'object' && f !== null && typeof f.name === 'string' && PARAM.test(f.name) && ABI_TYPES.includes(f.type as AbiType));
   return typeof m.name === 'string' && METHOD_NAME.test(m.name) && params(m.inputs) && params(m.outputs) && typeof m.readonly === 'boolean';
+}
+
+/** True when `name` is a valid contract name: 1..55 of [a-z0-9._-], starting with a letter or digit. */
+export function isContractName(name: unknown): name is string {
+  return typeof name === 'string' && NAME.test(name);
+}
+
+/** True when `tag` is a valid tag: 1..32 of [a-z0-9-], starting with a letter or digit. */
+export function isContractTag(tag: unknown): tag is string {
+  return typeof tag === 'string' && TAG.test(tag);
 }
 
 /** The body bytes of a manifest (what is signed). Throws RangeError when a field breaks a rule. */

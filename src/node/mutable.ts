@@ -93,12 +93,18 @@ export async function putMutable(ctx: OperationsContext, value: Uint8Array, opts
 }
 
 /** Reads the mutable record of (publicKey, salt) from every holder among the closest. */
-export async function getMutable(ctx: OperationsContext, publicKey: Uint8Array, opts: GetMutableOptions = {}): Promise<GetMutableResult> {
+export function getMutable(ctx: OperationsContext, publicKey: Uint8Array, opts: GetMutableOptions = {}): Promise<GetMutableResult> {
+  return getMutableAt(ctx, mutableKey(publicKey, opts.salt ?? EMPTY), opts);
+}
+
+/**
+ * Reads the mutable record under `key` alone: every record served is checked against the key
+ * (BLAKE3 of its own public key and salt) and its signature, so the key is all a reader needs.
+ */
+export async function getMutableAt(ctx: OperationsContext, key: Key, opts: Omit<GetMutableOptions, 'salt'> = {}): Promise<GetMutableResult> {
   const started = ctx.clock.now();
-  const salt = opts.salt ?? EMPTY;
   const quorum = opts.quorum ?? 3;
   if (!Number.isInteger(quorum) || quorum < 1) throw new RangeError('options.quorum must be a positive integer');
-  const key = mutableKey(publicKey, salt);
   const tokens: TokenMap = new Map();
   const found = await readRecords(ctx, key, tokens, opts.signal);
   const best = bestOf(found.records);

@@ -3,7 +3,9 @@
  * maintainer, the LMDB store and the lookups together, and owns their lifecycle. The node runs
  * on the main thread as the coordinator; nothing here blocks for long.
  */
+import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { InstanceMeta, Receipt } from '../contracts/index.js';
 import { type CryptoPool, keyedBlake3, type NodeIdentity, type NodeRecord } from '../crypto/index.js';
 import type { Contact, Id, Key, NodeId } from '../id/index.js';
 import { idToHex } from '../id/index.js';
@@ -34,6 +36,10 @@ import { selfIdentity, signSelfRecord } from './self.js';
 import { NodePools } from './pools.js';
 import { NodeEvents } from './events.js';
 import { ActivePeers, buildStats, type DhtStats, type ExtendedStats, extendedStats } from './stats.js';
+import {
+  type ContractCallOptions, type CreatedInstance, type DeployContractRequest, type DeployContractResult, type FetchedCode, NodeContracts,
+} from './contracts.js';
+import type { ContractListing, FindContractsOptions, FindContractsResult } from './discovery.js';
 
 type Running = {
   readonly self: Contact;
@@ -51,6 +57,7 @@ type Running = {
   readonly store: Store | null;
   readonly ops: OperationsContext;
   readonly replicator: Replicator | null;
+  readonly contracts: NodeContracts;
   readonly timers: Timer[];
 };
 
@@ -184,11 +191,15 @@ export class DhtNode {
       onBadToken: () => { this.#badTokens++; },
     };
     rpc.setHandler((request, from) => handleRequest(handlerCtx, request, from));
+    const contracts = new NodeContracts({
+      ctx: ops, identity, init: o.contracts, path: o.dataDir === null || o.ephemeral ? null : join(o.dataDir, 'contracts'),
+      disabled: o.ephemeral ? 'an ephemeral client runs no contract engine' : 'this node runs no contract engine (options.contracts is false)',
+    });
     const timers = [o.clock.setInterval(() => void this.#maintain(), o.maintenanceInterval)];
     const eventLoop = monitorEventLoopDelay({ resolution: 10 });
     eventLoop.enable();
     this.#running = {
-      self, identity, pools, records, handshake, eventLoop, record, transport, channel, rpc, table, maintainer, store, ops, replicator, timers,
+      self, identity, pools, records, handshake, eventLoop, record, transport, channel, rpc, table, maintainer, store, ops, replicator, contracts, timers,
     };
   }
 
@@ -284,6 +295,52 @@ export class DhtNode {
     return this.#state().pools.zk;
   }
 
+  /** Meters `request.wasm` and publishes it: code, signed manifest, tag entries (docs/contracts.md). */
+  deployContract(request: DeployContractRequest): Promise<DeployContractResult> {
+    return this.#state().contracts.deploy(request);
+  }
+
+  /** The verified manifests listed under `tag`; listings that fail a check are dropped and counted. */
+  findContracts(tag: string, options?: FindContractsOptions): Promise<FindContractsResult> {
+    return this.#state().contracts.find(tag, options);
+  }
+
+  /** The verified manifest of `owner` (an ML-DSA-65 public key; default this node's) named `name`. */
+  contractInfo(owner: Uint8Array | null, name: string, options?: { signal?: AbortSignal }): Promise<ContractListing> {
+    const s = this.#state();
+    return s.contracts.info(owner ?? s.identity.dsa.publicKey, name, options);
+  }
+
+  /** The verified manifest under its record key (ContractListing.key). */
+  contractInfoByKey(key: Key, options?: { signal?: AbortSignal }): Promise<ContractListing> {
+    return this.#state().contracts.infoByKey(key, options);
+  }
+
+  /** Fetches the code under `codeHash` into this node's engine (BLAKE3-checked, re-metered). */
+  fetchContractCode(codeHash: Uint8Array, options?: { signal?: AbortSignal }): Promise<FetchedCode> {
+    return this.#state().contracts.fetchCode(codeHash, options);
+  }
+
+  /** Creates an instance of `codeHash` with this node as creator, fetching the code if needed. */
+  createContractInstance(codeHash: Uint8Array, options?: { salt?: Uint8Array; signal?: AbortSignal }): Promise<CreatedInstance> {
+    return this.#state().contracts.createInstance(codeHash, options);
+  }
+
+  /** Runs a state-changing method of an instance as this node (locally for now); resolves with its receipt. */
+  callContract(instance: Uint8Array, method: string, input?: Uint8Array, options?: ContractCallOptions): Promise<Receipt> {
+    return this.#state().contracts.call(instance, method, input, options);
+  }
+
+  /** Runs a read-only method of an instance as this node on committed state. */
+  queryContract(instance: Uint8Array, method: string, input?: Uint8Array, options?: ContractCallOptions): Promise<Receipt> {
+    return this.#state().contracts.query(instance, method, input, options);
+  }
+
+  /** An instance's committed metadata on this node, or null. */
+  contractInstance(instanceId: Uint8Array): InstanceMeta | null {
+    return this.#state().contracts.instance(instanceId);
+  }
+
   /** Runs a replication round now (repair, audits, republish); resolves when it ends. */
   async replicate(): Promise<ReplicationStats | null> {
     const r = this.#state().replicator;
@@ -353,7 +410,7 @@ export class DhtNode {
     return extendedStats({
       transport: s.transport, channel: s.channel, handshake: s.handshake, rpc: s.rpc, table: s.table, store: s.store,
       maintainer: s.maintainer, invalidStores: this.#invalidStores, storeRefusals: this.#storeRefusals, badTokens: this.#badTokens,
-      pool: s.pools.crypto, zk: s.pools.zk, records: s.records, eventLoop: s.eventLoop, replication: s.replicator?.stats() ?? null, reputation: this.#reputation.stats(this.options.clock.now()),
+      pool: s.pools.crypto, zk: s.pools.zk, contracts: s.contracts.stats(), records: s.records, eventLoop: s.eventLoop, replication: s.replicator?.stats() ?? null, reputation: this.#reputation.stats(this.options.clock.now()),
     });
   }
 
@@ -370,6 +427,7 @@ export class DhtNode {
     this.#running = null;
     for (const t of s.timers) t.cancel();
     s.maintainer.close();
+    await s.contracts.close();
     await s.replicator?.close();
     s.rpc.close();
     if (s.store !== null) await saveSnapshot(s.store, s.table).catch(() => {}); // best effort; the table is rebuilt from bootstrap otherwise

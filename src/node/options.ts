@@ -3,6 +3,7 @@
  * (`options.replicationFactor must be an integer in 3..12`), as piscina does.
  */
 import type { CryptoPool, CryptoPoolInit, NodeIdentity } from '../crypto/index.js';
+import type { ContractEngineInit } from '../contracts/index.js';
 import type { ZkPool, ZkPoolInit } from '../zk/index.js';
 import { type PenaltyEvent, type RateLimitsInit, resolveRateLimits, type SecureChannelInit } from '../transport/index.js';
 import {
@@ -11,6 +12,12 @@ import {
   MIN_REPLICATION_FACTOR, PING_TIMEOUT, QUERY_TIMEOUT, REQUEST_RETRIES, type Random, parseAddress,
   silentLogger, systemClock, systemRandom, BUCKET_REFRESH_INTERVAL, minute, second, MiB,
 } from '../util/index.js';
+
+/**
+ * Options of the node's contract engine (src/contracts): threads, maxQueue, batchSize, callTimeout,
+ * niceIncrement, meter. Its folder is `<dataDir>/contracts`; it opens with the first use.
+ */
+export type ContractsInit = Omit<ContractEngineInit, 'path' | 'lazy'>;
 
 /** Everything a DhtNode can be told. All fields are optional but `dataDir` (unless ephemeral). */
 export interface DhtNodeOptions {
@@ -34,6 +41,13 @@ export interface DhtNodeOptions {
   zkPool?: ZkPool;
   /** Options of the node's own ZK pool, whose threads start on first use (a ZK STORE, putZk, getZk). */
   zk?: ZkPoolInit;
+  /**
+   * The contract engine (docs/contracts.md): true or engine options to run one, false for none.
+   * Default true. The engine's folder, meter thread and execution threads are made with the first
+   * deploy, code fetch or instance, so a node that never runs a contract pays nothing for it. An
+   * ephemeral client has none. findContracts and contractInfo only read the DHT and work either way.
+   */
+  contracts?: boolean | ContractsInit;
   /** Bandwidth class advertised in the node record, 0..255. Default 1. */
   bandwidthClass?: number;
   k?: number;
@@ -83,7 +97,9 @@ export interface DhtNodeOptions {
 }
 
 /** Options with every default filled in. */
-export interface ResolvedOptions extends Required<Omit<DhtNodeOptions, 'dataDir' | 'identity' | 'bootstrap' | 'cryptoPool' | 'zkPool'>> {
+export interface ResolvedOptions extends Required<Omit<DhtNodeOptions, 'dataDir' | 'identity' | 'bootstrap' | 'cryptoPool' | 'zkPool' | 'contracts'>> {
+  /** The engine's options, or null when the node runs no contract engine (disabled, or ephemeral). */
+  contracts: ContractsInit | null;
   dataDir: string | null;
   identity: NodeIdentity | null;
   cryptoPool: CryptoPool | null;
@@ -108,6 +124,7 @@ export function resolveOptions(o: DhtNodeOptions): ResolvedOptions {
     crypto: o.crypto ?? {},
     zkPool: o.zkPool ?? null,
     zk: o.zk ?? {},
+    contracts: contractsOption(o.contracts, ephemeral),
     bandwidthClass: o.bandwidthClass ?? 1,
     k: o.k ?? K_BUCKET_SIZE,
     alpha: o.alpha ?? LOOKUP_ALPHA,
@@ -145,6 +162,19 @@ export function resolveOptions(o: DhtNodeOptions): ResolvedOptions {
   }
   if (!(r.defaultTtl >= second && r.defaultTtl <= MAX_TTL)) throw new RangeError('options.defaultTtl must be between 1 s and 48 h');
   return r;
+}
+
+/** The engine options of `contracts` (default on), null when off; checks each field now, not at first use. */
+function contractsOption(v: DhtNodeOptions['contracts'], ephemeral: boolean): ContractsInit | null {
+  if (v === undefined || v === true) return ephemeral ? null : {};
+  if (v === false) return null;
+  if (typeof v !== 'object' || v === null) throw new TypeError('options.contracts must be a boolean or the engine options');
+  for (const name of ['threads', 'maxQueue', 'batchSize', 'callTimeout'] as const) {
+    const n = v[name];
+    if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new RangeError(`options.contracts.${name} must be a positive integer`);
+  }
+  if (v.niceIncrement !== undefined) integer(v.niceIncrement, 'contracts.niceIncrement', 0, 19);
+  return ephemeral ? null : { ...v };
 }
 
 function integer(v: number, name: string, min: number, max: number): void {

@@ -13,6 +13,7 @@ import type { ReputationStats } from '../reputation/index.js';
 import type { Store } from '../storage/index.js';
 import type { ChannelCounters, SecureChannel, Transport, TransportCounters } from '../transport/index.js';
 import type { ZkPool, ZkPoolStats } from '../zk/index.js';
+import type { NodeContractStats } from './contracts.js';
 import type { PoolHandshake } from './handshake.js';
 import type { MaintainerCounters, TableMaintainer } from './maintenance.js';
 import type { RecordBook, RecordCounters } from './records.js';
@@ -170,6 +171,8 @@ export interface ExtendedStats {
   pool: PoolStats;
   /** The ZK worker pool: threads (0 until its first task), queue, verifications by outcome, proofs. */
   zk: ZkPoolStats;
+  /** Contracts: the engine's figures (null until first use), deploys, fetches, discovery drops by reason. */
+  contracts: NodeContractStats;
   /** Peer-record verification outcomes. */
   records: RecordCounters;
   /** Main-thread event-loop delay since start, ms (perf_hooks.monitorEventLoopDelay). */
@@ -179,7 +182,7 @@ export interface ExtendedStats {
 export function extendedStats(p: {
   transport: Transport; channel: SecureChannel; handshake: PoolHandshake; rpc: Rpc; table: RoutingTable; store: Store | null;
   maintainer: TableMaintainer; invalidStores: number; storeRefusals: Record<string, number>; badTokens: number; pool: CryptoPool; zk: ZkPool;
-  records: RecordBook; eventLoop: IntervalHistogram;
+  contracts: NodeContractStats; records: RecordBook; eventLoop: IntervalHistogram;
   replication: ReplicationStats | null; reputation: ReputationStats;
 }): ExtendedStats {
   const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
@@ -201,6 +204,7 @@ export function extendedStats(p: {
     badTokens: p.badTokens,
     pool: p.pool.stats(),
     zk: p.zk.stats(),
+    contracts: p.contracts,
     records: { ...p.records.counters },
     eventLoop: { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), mean: ms(h.mean) },
   };

@@ -31,7 +31,9 @@ export type DhtErrorCode =
   | 'NONCE_OUT_OF_RANGE'
   | 'STALE_NONCE'
   | 'ACCESS_DENIED'
-  | 'INVALID_CONTRACT';
+  | 'INVALID_CONTRACT'
+  /** A feature this node runs without (options.contracts = false, or an ephemeral client's engine). */
+  | 'DISABLED';
 
 /** Numeric codes for errors that travel in an ERROR message. */
 export const WIRE_ERROR_CODES = {
