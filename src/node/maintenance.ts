@@ -30,6 +30,8 @@ export interface MaintainerCounters {
   evictionPings: number;
   evicted: number;
   removedAfterFailures: number;
+  /** Times the node bootstrapped again because its table had almost emptied (REBOOTSTRAP_SHARE of k). */
+  rebootstraps: number;
 }
 
 /** Keeps the routing table fed and honest. */
@@ -38,7 +40,7 @@ export class TableMaintainer {
   readonly #rpc: Rpc;
   readonly #clock: Clock;
   readonly #evicting = new Set<number>();
-  readonly counters: MaintainerCounters = { admitted: 0, rejected: 0, evictionPings: 0, evicted: 0, removedAfterFailures: 0 };
+  readonly counters: MaintainerCounters = { admitted: 0, rejected: 0, evictionPings: 0, evicted: 0, removedAfterFailures: 0, rebootstraps: 0 };
   #closed = false;
   /** Told of each contact newly admitted to the table (replication hands it the keys it should hold). */
   onAdmitted: (contact: Contact) => void = () => {};

@@ -14,7 +14,7 @@ import { RoutingTable } from '../routing/index.js';
 import { Rpc } from '../rpc/index.js';
 import { Store } from '../storage/index.js';
 import { SecureChannel, type Transport, UdpTransport } from '../transport/index.js';
-import { type Address, DhtError, formatAddress, type Timer } from '../util/index.js';
+import { type Address, DhtError, formatAddress, REBOOTSTRAP_SHARE, type Timer } from '../util/index.js';
 import { handleRequest } from './handlers.js';
 import { PoolHandshake } from './handshake.js';
 import { WriteTokens } from './tokens.js';
@@ -441,6 +441,13 @@ export class DhtNode {
   async #maintain(): Promise<void> {
     const s = this.#running;
     if (s === null) return;
+    // Self-healing: a node left with almost no contacts (they all left, or its bootstrap died while
+    // it joined) joins again through its bootstrap peers and saved contacts.
+    if (s.table.size < REBOOTSTRAP_SHARE * this.options.k) {
+      s.maintainer.counters.rebootstraps++;
+      await this.bootstrap().catch(() => {}); // nobody answered: tried again next tick
+      if (this.#running !== s) return;
+    }
     await refreshBuckets(s.table, this.options.clock, this.options.refreshInterval, (n) => this.options.random.bytes(n),
       (target) => runLookup(s.ops, target), () => this.#running === s);
     if (this.#running !== s) return;

@@ -14,7 +14,7 @@ import { type CapacityBook, placementOrder } from '../replication/index.js';
 import type { ReputationBook } from '../reputation/index.js';
 import { SELF_SOURCE } from '../storage/index.js';
 import {
-  bytesEqual, type Clock, DhtError, type DhtErrorCode, MAX_REPLICATION_FACTOR, MAX_VALUE_BYTES, MIN_REPLICATION_FACTOR, second,
+  bytesEqual, type Clock, DhtError, type DhtErrorCode, LOOKUP_SEED_FACTOR, MAX_REPLICATION_FACTOR, MAX_VALUE_BYTES, MIN_REPLICATION_FACTOR, second,
 } from '../util/index.js';
 import { ValueKind } from '../wire/index.js';
 import type { ZkPool } from '../zk/index.js';
@@ -95,7 +95,7 @@ export function runLookup(ctx: OperationsContext, target: Id, run: LookupRun = {
   // are neither started from nor followed, so a known poisoner costs a lookup nothing.
   const now = ctx.clock.now();
   const good = (c: Contact): boolean => !isHostile(ctx.reputation, c, now);
-  const seeds = ctx.table.closest(target, options.k, (e) => good(e.contact));
+  const seeds = ctx.table.closest(target, LOOKUP_SEED_FACTOR * options.k, (e) => good(e.contact));
   const lookup = new Lookup({ target, k: options.k, alpha: options.alpha, self: ctx.self.id }, seeds);
   // A query runs to its own timeout even once the lookup has moved past the peer (slow) or
   // ended: a dead peer's silence must count against it, or it never leaves the table and costs

@@ -23,7 +23,12 @@ export interface ChurnOptions extends CommonOptions {
   sampleEvery?: number;
   /** Idle time after which a bucket is refreshed, ms. Default DhtNode's (1 h). */
   refreshInterval?: number;
+  /** Bootstrap peers a newcomer is given (random live nodes), as a client ships a list. Default 3. */
+  bootstraps?: number;
 }
+
+/** Times a sample lookup is made again from another node when the one it ran from left meanwhile. */
+const ORIGIN_RETRIES = 3;
 
 /**
  * Lays out a churn timeline in advance: `perMinute` calls of `replace` at random instants of each
@@ -53,8 +58,10 @@ export async function runChurn(o: ChurnOptions): Promise<ScenarioResult> {
     timers: liveTimers({ interval: o.repairInterval ?? minute, republishInterval: o.republishInterval ?? hour, batch: 256 }, o.refreshInterval),
   });
   const k = world.k;
-  const samples: { minute: number; success: number; liveK: number; liveR: number; discovery: number; dead: number; tableSize: number }[] = [];
-  const all = { lookups: 0, found: 0, discovered: 0, existing: 0 };
+  const samples: {
+    minute: number; success: number; held: number; lost: number; liveK: number; liveR: number; discovery: number; dead: number; tableSize: number;
+  }[] = [];
+  const all = { lookups: 0, found: 0, discovered: 0, existing: 0, originLeft: 0, heldLookups: 0, heldFound: 0 };
   /** Virtual ms each measurement took. */
   const spans: number[] = [];
   try {
@@ -79,6 +86,9 @@ export async function runChurn(o: ChurnOptions): Promise<ScenarioResult> {
       let found = 0;
       let discovered = 0;
       let existing = 0;
+      /** Keys some live node holds, and those of them found. */
+      let held = 0;
+      let heldFound = 0;
       const liveK: number[] = [];
       const liveR: number[] = [];
       const runs = keys.map(async (key) => {
@@ -86,11 +96,23 @@ export async function runChurn(o: ChurnOptions): Promise<ScenarioResult> {
         const holders = closest.filter((n) => n.records.has(key));
         liveK.push(holders.length);
         liveR.push(closest.slice(0, r).filter((n) => n.records.has(key)).length);
-        const from = world.pick();
-        const { result, holders: seen } = await from.findValue(key);
-        if (result.value !== null || from.records.has(key)) found++;
-        const held = new Set(holders.map((n) => idToHex(n.id)));
-        discovered += seen.filter((c) => held.has(idToHex(c.id))).length;
+        // A key no live node holds any more is lost, whatever the lookup does: counted apart.
+        const stored = world.nodes.some((n) => n.records.has(key));
+        let from = world.pick();
+        let { result, holders: seen } = await from.findValue(key);
+        // A lookup whose own node left while it ran (its RPC closed) says nothing about the
+        // network: it runs again from another live node (counted in `origin_left`).
+        for (let i = 0; i < ORIGIN_RETRIES && !from.running; i++) {
+          all.originLeft++;
+          from = world.pick();
+          ({ result, holders: seen } = await from.findValue(key));
+        }
+        const ok = result.value !== null || from.records.has(key);
+        if (ok) found++;
+        if (stored) held++;
+        if (stored && ok) heldFound++;
+        const holderIds = new Set(holders.map((n) => idToHex(n.id)));
+        discovered += seen.filter((c) => holderIds.has(idToHex(c.id))).length;
         existing += holders.filter((n) => n !== from).length;
       });
       await world.clock.waitFor(Promise.all(runs), LOOKUP_LIMIT);
@@ -99,6 +121,8 @@ export async function runChurn(o: ChurnOptions): Promise<ScenarioResult> {
       all.found += found;
       all.discovered += discovered;
       all.existing += existing;
+      all.heldLookups += held;
+      all.heldFound += heldFound;
       // Table decay: the share of routing-table entries (over every live node) naming a node that left.
       const live = new Set(world.nodes.map((n) => idToHex(n.id)));
       let entries = 0;
@@ -110,7 +134,7 @@ export async function runChurn(o: ChurnOptions): Promise<ScenarioResult> {
         }
       }
       samples.push({
-        minute: m, success: found / keys.length, liveK: quantile(liveK, 0.5), liveR: quantile(liveR, 0.5),
+        minute: m, success: found / keys.length, held: held === 0 ? 1 : heldFound / held, lost: keys.length - held, liveK: quantile(liveK, 0.5), liveR: quantile(liveR, 0.5),
         discovery: existing === 0 ? 1 : discovered / existing, dead: entries === 0 ? 0 : dead / entries, tableSize: entries / Math.max(1, world.size),
       });
     };
@@ -120,8 +144,8 @@ export async function runChurn(o: ChurnOptions): Promise<ScenarioResult> {
     scheduleChurn(world.clock, world.random, minutes, perMinute, () => {
       // A node vanishes, a fresh one joins through a random live node.
       world.removeNode(world.pick());
-      const bootstrap = world.pick();
-      void world.addNode().join(bootstrap.contact);
+      const bootstraps = Array.from({ length: o.bootstraps ?? 3 }, () => world.pick().contact);
+      void world.addNode().join(bootstraps);
     });
     for (let m = 1; m <= minutes; m++) {
       await world.clock.runUntil(start + m * minute);
@@ -133,6 +157,10 @@ export async function runChurn(o: ChurnOptions): Promise<ScenarioResult> {
     const figures = [
       fig('lookup_success', all.found / all.lookups),
       fig('lookup_success_min', Math.min(...samples.map((s) => s.success))),
+      // Success among the keys some live node still held: the lookups' share, apart from storage.
+      fig('lookup_success_stored', all.heldLookups === 0 ? 1 : all.heldFound / all.heldLookups),
+      fig('keys_lost', samples.at(-1)?.lost ?? 0),
+      fig('origin_left', all.originLeft),
       fig('median_live_replicas_k', quantile(samples.map((s) => s.liveK), 0.5)),
       fig('median_live_replicas_r', quantile(samples.map((s) => s.liveR), 0.5)),
       fig('min_median_live_replicas_r', Math.min(...samples.map((s) => s.liveR))),
@@ -148,8 +176,8 @@ export async function runChurn(o: ChurnOptions): Promise<ScenarioResult> {
       scenario: 'churn', figures,
       tables: [{
         title: `Churn: ${Math.round(rate * 100)} % of ${o.nodes} nodes replaced per minute, ${keyCount} keys at r = ${r}`,
-        header: ['minute', 'success', `median live among k`, `median live among r`, 'discovery', 'dead in tables', 'table size'],
-        rows: samples.map((s) => [s.minute, round(s.success, 3), s.liveK, s.liveR, round(s.discovery, 3), round(s.dead, 3), Math.round(s.tableSize)]),
+        header: ['minute', 'success', 'success, stored keys', 'keys lost', `median live among k`, `median live among r`, 'discovery', 'dead in tables', 'table size'],
+        rows: samples.map((s) => [s.minute, round(s.success, 3), round(s.held, 3), s.lost, s.liveK, s.liveR, round(s.discovery, 3), round(s.dead, 3), Math.round(s.tableSize)]),
       }],
       series: [
         { name: 'lookup success', points: samples.map((s) => [s.minute, s.success]) },

@@ -15,7 +15,9 @@ import { auditKey, placementOrder, Replicator } from '../replication/index.js';
 import { RoutingTable, type RoutingTableInit } from '../routing/index.js';
 import { Rpc } from '../rpc/index.js';
 import { SELF_SOURCE } from '../storage/index.js';
-import { type Address, bytesEqual, DhtError, K_BUCKET_SIZE, LOOKUP_ALPHA, SeededRandom, type Timer } from '../util/index.js';
+import {
+  type Address, bytesEqual, DhtError, K_BUCKET_SIZE, LOOKUP_ALPHA, LOOKUP_SEED_FACTOR, REBOOTSTRAP_SHARE, SeededRandom, type Timer,
+} from '../util/index.js';
 import { type Request, type ResponseBody, ValueKind } from '../wire/index.js';
 import type { SimEndpoint, SimNetwork } from './network.js';
 import { SimRecords } from './records.js';
@@ -72,6 +74,8 @@ export class SimNode {
   readonly #random: SeededRandom;
   readonly #coalition: ((target: Id, n: number) => Contact[]) | null;
   readonly #timers: Timer[] = [];
+  /** Where this node joined (join() again after isolation). */
+  #bootstraps: Address[] = [];
   #running = true;
 
   constructor(init: SimNodeInit) {
@@ -106,6 +110,12 @@ export class SimNode {
       this.#timers.push(clock.setInterval(() => {
         if (busy) return;
         busy = true;
+        // DhtNode's self-healing: a node left with almost no contacts joins again.
+        if (this.table.size < REBOOTSTRAP_SHARE * this.k && this.#bootstraps.length > 0) {
+          this.maintainer.counters.rebootstraps++;
+          void this.join(this.#bootstraps).finally(() => { busy = false; });
+          return;
+        }
         void refreshBuckets(this.table, clock, refresh, (n) => this.#random.bytes(n), (target) => this.lookup(target), () => this.#running)
           .finally(() => { busy = false; });
       }, t.maintenanceInterval));
@@ -120,20 +130,26 @@ export class SimNode {
     return this.#running;
   }
 
-  /** DhtNode.bootstrap: PING the bootstrap peer, admit it, look up our own id. */
-  async join(bootstrap: Address): Promise<void> {
-    try {
-      const reply = await this.rpc.request(bootstrap, { type: 'PING' }, { retries: 0 });
-      this.maintainer.offer({ id: reply.sender, host: bootstrap.host, port: bootstrap.port }, false);
-    } catch {
-      return; // unreachable bootstrap: the node stays alone (counted by the RPC)
-    }
-    await this.lookup(this.id);
+  /**
+   * DhtNode.bootstrap: PING the bootstrap peers, admit those that answer, look up our own id. The
+   * peers are kept, as DhtNode keeps its configured ones, to join again after isolation.
+   */
+  async join(bootstrap: Address | readonly Address[]): Promise<void> {
+    this.#bootstraps = Array.isArray(bootstrap) ? [...bootstrap] : [bootstrap as Address];
+    await Promise.all(this.#bootstraps.map(async (b) => {
+      try {
+        const reply = await this.rpc.request(b, { type: 'PING' }, { retries: 0 });
+        this.maintainer.offer({ id: reply.sender, host: b.host, port: b.port }, false);
+      } catch {
+        // an unreachable bootstrap peer is skipped (counted by the RPC)
+      }
+    }));
+    if (this.table.size > 0) await this.lookup(this.id);
   }
 
   /** An iterative FIND_NODE over `paths` disjoint paths (1 = the node's plain lookup). */
   lookup(target: Id, paths = 1): Promise<DisjointResult> {
-    const seeds = this.table.closest(target, this.k);
+    const seeds = this.table.closest(target, LOOKUP_SEED_FACTOR * this.k);
     const query = async (contact: Contact): Promise<QueryAnswer> => {
       try {
         const reply = await this.rpc.request(contact, { type: 'FIND_NODE', target });
@@ -151,7 +167,7 @@ export class SimNode {
    * a value whose BLAKE3 is not the key is rejected like DhtNode does.
    */
   async findValue(key: Key): Promise<ValueLookup> {
-    const lookup = new Lookup({ target: key, k: this.k, alpha: this.alpha, self: this.id }, this.table.closest(key, this.k));
+    const lookup = new Lookup({ target: key, k: this.k, alpha: this.alpha, self: this.id }, this.table.closest(key, LOOKUP_SEED_FACTOR * this.k));
     const query = async (contact: Contact): Promise<QueryAnswer> => {
       try {
         const reply = await this.rpc.request(contact, { type: 'FIND_VALUE', key });

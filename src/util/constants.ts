@@ -31,6 +31,20 @@ export const REQUEST_RETRIES = 1;
 export const LOOKUP_ALPHA = 3;
 /** A lookup stops waiting for a peer after this long (its late answer still counts). */
 export const LOOKUP_SLOW_PEER = 2 * second;
+/**
+ * Table entries a lookup starts from, as a multiple of k: the k closest, then the next ones as
+ * fallbacks that are queried only when closer ones fail or turn slow. A table whose k entries
+ * nearest the target have all left (a region the node has not talked to since, under churn)
+ * would otherwise end the lookup with nothing (docs/simulation.md, churn diagnosis).
+ */
+export const LOOKUP_SEED_FACTOR = 3;
+/**
+ * A node whose routing table holds fewer than this share of k contacts bootstraps again at its
+ * next maintenance tick (its bootstrap peers and saved contacts, then a lookup of its own id): a
+ * node whose contacts all left, or whose bootstrap died while it joined, heals instead of staying
+ * alone. A joined node in a network of more than k nodes holds at least k.
+ */
+export const REBOOTSTRAP_SHARE = 0.5;
 /** Upper bound on a whole lookup, whatever the network does (js-libp2p uses 180 s, sigp 60 s). */
 export const LOOKUP_TIMEOUT = 60 * second;
 /** A bucket untouched this long is refreshed with a lookup of a random id in its range. */
