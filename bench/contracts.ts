@@ -6,8 +6,9 @@
  * batches, version-checked LMDB commits in a temporary folder), with the pool's per-call p50/p99.
  * The modes take turns in rounds, so a busy host slows all alike. Each cell stops at `--seconds N`
  * (default 3; `--quick`: 0.5) or `--count N` calls (default 500,000), whichever comes first.
- * Prints a table, or one JSON object per figure with --json. The end-to-end network mode is still
- * to come: see benchNetworkCalls.
+ * Prints a table, or one JSON object per figure with --json. Then the end-to-end network mode
+ * (benchNetworkCalls): token transfers through a 10-node loopback testnet, with and without the
+ * followers' audit (`--no-audit-comparison` skips the second testnet).
  */
 import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ import type { CallTask } from '../src/contracts/runtime.js';
 import { bytesEqual } from '../src/util/index.js';
 import { ascending, drive, elapsedSince, type Extra, mark, num, percentile, phaseBounds, type PhaseBounds, type Rate, rate, Report, round, total } from './common.js';
 import { ThreadRuntime } from './contracts-thread.js';
+import { createTestnet, type DhtNode } from '../src/node/index.js';
 
 /** How the calls run. `network` joins with part 2 (benchNetworkCalls). */
 export type Mode = 'main-unmetered' | 'main-metered' | 'pool';
@@ -195,12 +197,19 @@ export interface ContractsBenchOptions {
   rounds?: number;
   /** Calls per mode and contract before measuring. Default 256. */
   warmup?: number;
+  /**
+   * The network cells (benchNetworkCalls): testnet size (default 10), and whether to measure a
+   * second testnet whose followers do not audit (default false; `npm run bench:contracts` does).
+   */
+  network?: { nodes?: number; compareAudit?: boolean };
 }
 
 /** The figures (in `report`) and what each mode's instances held afterwards. */
 export interface ContractsBenchResult {
   report: Report;
   states: ModeState[];
+  /** The network cells: calls made and the token balances the holders ended with. */
+  network: NetworkState[];
 }
 
 /** Per-workload measurements, for the report. */
@@ -236,8 +245,8 @@ export async function benchContracts(options: ContractsBenchOptions): Promise<Co
         latencyRows.push(figures(report, w, measured));
       }
       footer(report, latencyRows, states, engine);
-      await benchNetworkCalls(report, options.bounds);
-      return { report, states };
+      const network = await benchNetworkCalls(report, options.bounds, options.network);
+      return { report, states, network };
     } finally {
       await engine.close();
     }
@@ -340,18 +349,69 @@ function footer(report: Report, latencyRows: readonly string[], states: readonly
   if (problems.length > 0) throw new Error(`contracts bench: ${problems.join('; ')}`);
 }
 
+/** What a network cell left behind: calls made and the balances read back from the holders. */
+export interface NetworkState { audit: boolean; calls: number; alice: bigint; bob: bigint; supply: bigint; versions: number[] }
+
+/** Transfers in flight in a network cell (one signing node; the primary orders one instance's calls). */
+export const NETWORK_IN_FLIGHT = 4;
+
 /**
- * The end-to-end network mode, still to be written with part 2 of issue 10 (docs/contracts.md,
- * "Part 2"): the same three calls submitted to a 10-node testnet, where the instance's closest
- * holder orders and executes them and replicates each write set to the other holders. It should
- * add 'network' to Mode and report `contract_calls_s` with mode `network` and
- * `contract_call_p50_ms` / `contract_call_p99_ms` with mode `network`, bounded by `bounds` like
- * every other cell. Until then it only says in the table that it was not measured.
+ * The end-to-end network mode (docs/contracts.md, "Part 2b"): token transfers signed by one node
+ * of a loopback testnet and sent to the instance's holders, where the primary executes each one
+ * and replicates it to the followers (which verify the signature and, with the audit on, execute
+ * it again) before it answers. NETWORK_IN_FLIGHT calls at a time, bounded by `bounds`. Figures:
+ * `contract_network_calls_s`, `contract_network_p50_ms`, `contract_network_p99_ms` (label
+ * `audit`). With `compareAudit` a second testnet without the audit measures what it costs.
  */
-export function benchNetworkCalls(report: Report, bounds: PhaseBounds): Promise<void> {
-  void bounds;
-  report.line('network (10-node testnet, mode `network`): not measured yet; it comes with part 2 of issue 10');
-  return Promise.resolve();
+export async function benchNetworkCalls(report: Report, bounds: PhaseBounds, opts: ContractsBenchOptions['network'] = {}): Promise<NetworkState[]> {
+  const nodes = opts.nodes ?? 10;
+  report.line('');
+  report.line(`network: token transfers on a ${nodes}-node loopback testnet, ${NETWORK_IN_FLIGHT} in flight, signed by one node, r = 3 holders`);
+  report.line('  audit   calls/s   p50 ms   p99 ms   calls   (contract_network_calls_s, contract_network_p50_ms, contract_network_p99_ms)');
+  const out: NetworkState[] = [];
+  for (const audit of opts.compareAudit === true ? [true, false] : [true]) out.push(await networkCell(report, bounds, nodes, audit));
+  const [on, off] = out;
+  if (on !== undefined && off !== undefined) {
+    const rows = report.figures.filter((f) => f.figure === 'contract_network_calls_s');
+    const x = (rows[rows.length - 1]!.value ?? NaN) / (rows[rows.length - 2]!.value ?? NaN);
+    report.add('contract_audit_cost_x', x, 'x', { vs: 'audit off' });
+    report.line(`  the audit (followers execute every call again) costs ${num(x, 2, 0)} x in calls/s (contract_audit_cost_x)`);
+  }
+  return out;
+}
+
+async function networkCell(report: Report, bounds: PhaseBounds, nodes: number, audit: boolean): Promise<NetworkState> {
+  const net = await createTestnet(nodes, { contracts: { threads: 1, audit }, queryTimeout: 5000 });
+  try {
+    const { codeHash } = await net.nodes[0]!.deployContract({ wasm: exampleContract('token'), name: 'token', version: '1.0.0' });
+    const created = await net.nodes[1]!.createContractInstance(codeHash, { salt: new TextEncoder().encode('bench') });
+    const holders = new Set(created.holders.map((c) => Buffer.from(c.id).toString('hex')));
+    const [alice, bob] = net.nodes.filter((n) => !holders.has(Buffer.from(n.id).toString('hex'))) as [DhtNode, DhtNode];
+    const transfer = encodeArgs(['address', 'u64'], [bob.id, 1n]);
+    expectNetworkOk(await alice.callContract(created.instanceId, 'init', encodeArgs(['u64'], [TOKEN_SUPPLY])));
+    for (let i = 0; i < 8; i++) expectNetworkOk(await alice.callContract(created.instanceId, 'transfer', transfer)); // warm-up
+    const latencies: number[] = [];
+    const r = await drive(NETWORK_IN_FLIGHT, bounds, async () => {
+      expectNetworkOk(await alice.callContract(created.instanceId, 'transfer', transfer));
+    }, latencies);
+    const sorted = ascending(latencies);
+    const extra = { audit: audit ? 'on' : 'off', nodes, in_flight: NETWORK_IN_FLIGHT, calls: r.done };
+    report.add('contract_network_calls_s', r.perSecond, 'calls/s', extra);
+    report.add('contract_network_p50_ms', percentile(sorted, 50), 'ms', extra);
+    report.add('contract_network_p99_ms', percentile(sorted, 99), 'ms', extra);
+    report.line(`  ${(audit ? 'on' : 'off').padEnd(5)} ${num(r.perSecond, 0, 9)} ${num(percentile(sorted, 50), 2, 8)} ${num(percentile(sorted, 99), 2, 8)} ${num(r.done, 0, 7)}`);
+    const read = async (who: Uint8Array): Promise<bigint> =>
+      decodeArgs(['u64'], (await alice.queryContract(created.instanceId, 'balanceOf', encodeArgs(['address'], [who]))).returnData)![0] as bigint;
+    const supply = decodeArgs(['u64'], (await alice.queryContract(created.instanceId, 'totalSupply')).returnData)![0] as bigint;
+    const versions = net.nodes.filter((n) => holders.has(Buffer.from(n.id).toString('hex'))).map((n) => n.contractInstance(created.instanceId)?.version ?? -1);
+    return { audit, calls: r.done + 8, alice: await read(alice.id), bob: await read(bob.id), supply, versions };
+  } finally {
+    await net.destroy();
+  }
+}
+
+function expectNetworkOk(r: Receipt): void {
+  if (r.status !== 'ok') throw new Error(`network call ended ${r.status}: ${r.error ?? ''}`);
 }
 
 async function main(): Promise<void> {
@@ -362,7 +422,7 @@ async function main(): Promise<void> {
   const deadline = CELLS * 1.5 * bounds.ms + 3 * 60_000;
   const watchdog = setTimeout(() => { console.error('contracts bench: deadline passed'); process.exit(1); }, deadline);
   watchdog.unref();
-  const { report } = await benchContracts({ bounds, json: argv.includes('--json') });
+  const { report } = await benchContracts({ bounds, json: argv.includes('--json'), network: { compareAudit: !argv.includes('--no-audit-comparison') } });
   report.print();
 }
 

@@ -245,6 +245,16 @@ export const THRESHOLDS = {
     /** §5 T30: "The worker pool recovers to full size": kill to the next call's receipt, ms. */
     pool_recovery_ms: 5_000,
   },
+  T30_net: {
+    /** §5 T30 over the network: PINGs from another process answered while holders run hostile calls (share). */
+    pings_answered: 0.99,
+    /**
+     * PING p99 while the primary and both followers (audits) run hostile calls, ms. Alone it is
+     * 7-8 ms; next to other test files on 2 cores it varies with their load, so the gate is T01's
+     * 50 ms (a blocked coordinator shows seconds); the measured p99 is reported on every run.
+     */
+    ping_p99_ms: 50,
+  },
   // Values and replication (T20, T21, T23, T24, T25, T27, T28): one block per test, in id order.
   // Simulator variants (src/sim, docs/simulation.md).
   T19: {

@@ -1,16 +1,18 @@
 /**
  * Piscina task module of the contract pool (src/contracts/engine.ts): runs batches of metered
- * calls. Each thread opens the node's contract environment read-only (the path comes in
- * `workerData`), reads state synchronously while calls run, and caches compiled modules and one
- * live instance per code. It never writes: write sets go back to the coordinator. binaryen is
- * never loaded here (it would not fit the thread's heap limit, and it is not needed).
+ * calls, and checks (and audits) write sets replicated from an instance's primary. Each thread
+ * opens the node's contract environment read-only (the path comes in `workerData`), reads state
+ * synchronously while calls run, and caches compiled modules and one live instance per code. It
+ * never writes: write sets go back to the coordinator. binaryen is never loaded here (it would
+ * not fit the thread's heap limit, and it is not needed).
  */
 import { parentPort } from 'node:worker_threads';
 import { workerData } from 'piscina';
-import { Executor, StateReader, type BatchResult, type CallTask } from '../src/contracts/runtime.js';
+import { checkUpdate as check, Executor, StateReader, type BatchResult, type CallTask, type UpdateCheck, type UpdateVerdict } from '../src/contracts/runtime.js';
 
 const { statePath } = workerData as { statePath: string };
-const executor = new Executor(new StateReader(statePath));
+const reader = new StateReader(statePath);
+const executor = new Executor(reader);
 
 /**
  * Runs `calls` in order; `fresh` forces a new instance per call (tests compare it with reuse).
@@ -22,3 +24,7 @@ export function execute(task: { calls: CallTask[]; batch?: number; fresh?: boole
   return executor.runBatch(task.calls, task.fresh === true);
 }
 
+/** Checks a replicated update against this thread's view of the committed state (audit.ts). */
+export function checkUpdate(task: UpdateCheck): { verdict: UpdateVerdict; audited: boolean; detail?: string } {
+  return check(executor, reader, task);
+}

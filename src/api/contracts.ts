@@ -68,7 +68,9 @@ export async function createInstance(ctx: RouteContext, req: IncomingMessage, re
   const body = await readJson(req, ctx.maxJsonBytes);
   if (typeof body.codeHash !== 'string') throw new ApiError(400, 'bad_request', "'codeHash' is required (64 hex digits)");
   const r = await ctx.node.createContractInstance(hex32(body.codeHash, 'codeHash'), { salt: base64Field(body, 'salt', false) });
-  sendJson(res, r.created ? 201 : 200, { instanceId: hex(r.instanceId), codeHash: hex(r.codeHash), created: r.created, fetched: r.fetched });
+  sendJson(res, r.created ? 201 : 200, {
+    instanceId: hex(r.instanceId), codeHash: hex(r.codeHash), created: r.created, fetched: r.fetched, holders: r.holders.map((c) => hex(c.id)), installed: r.installed,
+  });
 }
 
 /** An instance's committed metadata on this node. */
@@ -90,8 +92,21 @@ export async function runMethod(ctx: RouteContext, req: IncomingMessage, res: Se
   const input = inputOf(body);
   const returns = body.returns === undefined || body.returns === null ? null : parseAbiTypes(body.returns);
   const options = { gasLimit: intField(body.gasLimit, 'gasLimit', 1, MAX_GAS_LIMIT) };
-  const r = query ? await ctx.node.queryContract(instance, body.method, input, options) : await ctx.node.callContract(instance, body.method, input, options);
-  sendJson(res, 200, receiptBody(r, returns));
+  if (query) {
+    sendJson(res, 200, receiptBody(await ctx.node.queryContract(instance, body.method, input, options), returns));
+    return;
+  }
+  const r = await ctx.node.callContract(instance, body.method, input, options);
+  sendJson(res, 200, { ...receiptBody(r, returns), callId: hex(r.callId), replicas: r.replicas, executor: hex(r.executor.id) });
+}
+
+/** The receipt kept under a call id: this node's copy, else the holders' of `?instance=`. */
+export async function contractReceipt(ctx: RouteContext, res: ServerResponse, id: string, url: URL): Promise<void> {
+  const callId = hex32(id, 'call id');
+  const inst = url.searchParams.get('instance');
+  const r = await ctx.node.contractReceipt(callId, inst === null ? {} : { instance: hex32(inst, 'instance id') });
+  if (r === null) throw new ApiError(404, 'not_found', `no receipt ${id}${inst === null ? ' on this node (add ?instance= to ask its holders)' : ' at the instance\'s holders'}`);
+  sendJson(res, 200, { ...receiptBody(r, null), callId: hex(r.callId), from: hex(r.executor.id) });
 }
 
 /** The call's input: `input` (base64), or `args` encoded as `types`; not both. */

@@ -195,6 +195,17 @@ export class NodeMetrics {
     x.family('zhtp_contract_calls_total', 'counter', 'Contract calls and queries run here, by receipt status.', entries(engine?.calls ?? {}, 'status'));
     x.one('zhtp_contract_busy_rejections_total', 'counter', 'Contract calls refused because the queue was full.', engine?.busyRejections ?? 0);
     x.one('zhtp_contract_deploy_refusals_total', 'counter', 'Modules the engine refused at deploy or fetch (invalid contracts).', engine?.deployRefusals ?? 0);
+    const n = c.network;
+    x.one('zhtp_contract_calls_sent_total', 'counter', 'Signed contract calls this node sent to instance holders.', c.callsSent);
+    x.one('zhtp_contract_calls_executed_total', 'counter', 'Contract calls this node executed as an instance\'s primary.', n?.executed ?? 0);
+    x.one('zhtp_contract_calls_deduplicated_total', 'counter', 'Retried contract calls answered from a kept receipt.', n?.deduplicated ?? 0);
+    x.one('zhtp_contract_redirects_total', 'counter', 'Contract calls answered "not primary" with a closer holder.', n?.redirected ?? 0);
+    x.one('zhtp_contract_invalid_signatures_total', 'counter', 'Contract calls refused for a signature that does not verify.', n?.invalidSignatures ?? 0);
+    x.one('zhtp_contract_updates_applied_total', 'counter', 'Replicated contract calls applied here as a follower.', n?.updatesApplied ?? 0);
+    x.one('zhtp_contract_audits_total', 'counter', 'Replicated contract calls executed again here before applying them.', n?.audits ?? 0);
+    x.one('zhtp_contract_audit_mismatches_total', 'counter', 'Audits and state hash checks that disagreed with the primary.', n?.auditMismatches ?? 0);
+    x.family('zhtp_contract_updates_refused_total', 'counter', 'Replicated contract calls refused here, by reason.', entries(n?.refused ?? {}, 'reason'));
+    x.one('zhtp_contract_majority_missed_total', 'counter', 'Contract calls answered before a majority of holders had them.', n?.majorityMissed ?? 0);
   }
 
   #lookup(e: LookupEvent): void {

@@ -12,7 +12,7 @@ import { PROTOCOL_VERSION } from '../wire/index.js';
 import { ApiError, b64, base64Field, bodyOf, hex, intField, readJson, sendJson, tooLarge } from './http.js';
 import type { NodeMetrics } from './metrics.js';
 import { getZk, putZk, storeZkValue } from './zk.js';
-import { contractByKey, contractByName, createInstance, deployContract, fetchCode, findContracts, instanceInfo, runMethod } from './contracts.js';
+import { contractByKey, contractByName, contractReceipt, createInstance, deployContract, fetchCode, findContracts, instanceInfo, runMethod } from './contracts.js';
 
 export const API_VERSION = 'v1';
 
@@ -62,6 +62,7 @@ export function apiRoutes(ctx: RouteContext): Route[] {
     route('GET', '/contracts/instances/:id', (_q, res, [id]) => instanceInfo(ctx, res, id!)),
     route('POST', '/contracts/instances/:id/call', (q, res, [id]) => runMethod(ctx, q, res, id!, false)),
     route('POST', '/contracts/instances/:id/query', (q, res, [id]) => runMethod(ctx, q, res, id!, true)),
+    route('GET', '/contracts/receipts/:id', (_q, res, [id], url) => contractReceipt(ctx, res, id!, url)),
     route('GET', '/lookup/:id', async (_q, res, [id]) => {
       const contacts = await node.findNode(keyParam(id!));
       sendJson(res, 200, { target: id, closest: contacts.map((c) => ({ id: idToHex(c.id), address: formatAddress(c) })) });

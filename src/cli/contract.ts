@@ -1,8 +1,9 @@
 /**
- * `zhtp-dht contract deploy|find|info|create|call|query` (docs/cli.md): contracts through a running
- * node's API. deploy sends a .wasm file (or a built-in example) with its manifest fields; find and
- * info print verified manifests; create makes an instance on the node; call and query run a method
- * there. Arguments are a JSON array with a types list, encoded here (encodeArgs); --returns decodes
+ * `zhtp-dht contract deploy|find|info|create|call|query|receipt` (docs/cli.md): contracts through a
+ * running node's API. deploy sends a .wasm file (or a built-in example) with its manifest fields;
+ * find and info print verified manifests; create makes an instance and installs it at its holders;
+ * call (signed by the node) and query run a method at the instance's holders; receipt prints the
+ * receipt kept under a call id. Arguments are a JSON array with a types list, encoded here (encodeArgs); --returns decodes
  * the return data here (decodeArgs). A call whose receipt is not `ok` prints it and exits 1.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -32,11 +33,12 @@ export async function contract(argv: string[], io: Io): Promise<number> {
     case 'create': return create(rest, io);
     case 'call': return run(rest, io, false);
     case 'query': return run(rest, io, true);
+    case 'receipt': return receipt(rest, io);
     default: throw new UsageError(sub === undefined ? `contract needs a subcommand: ${SUBCOMMANDS}` : `unknown contract subcommand '${sub}' (${SUBCOMMANDS})`);
   }
 }
 
-const SUBCOMMANDS = 'deploy, find, info, create, call, query';
+const SUBCOMMANDS = 'deploy, find, info, create, call, query, receipt';
 const isExample = (name: string): name is ExampleContract => Object.hasOwn(EXAMPLE_CONTRACTS, name);
 
 /** `contract deploy FILE|EXAMPLE [--name N] [--version V] [--tags A,B] [--abi FILE|EXAMPLE] [--ttl S] [--replicas N]`. */
@@ -127,8 +129,25 @@ async function create(argv: string[], io: Io): Promise<number> {
   if (values.json === true) return printed(io, text);
   const r = parseJson(text, 'contract create');
   io.out.write(`${String(r.instanceId)}\n`);
-  io.err.write(`${r.created === true ? 'created' : 'already existed:'} instance of ${short(r.codeHash)}${r.fetched === true ? ' (code fetched from the DHT and metered here)' : ''}\n`);
+  io.err.write(`${r.created === true ? 'created' : 'already existed:'} instance of ${short(r.codeHash)}${r.fetched === true ? ' (code fetched from the DHT and metered here)' : ''}`
+    + `${Array.isArray(r.holders) ? `; installed at ${String(r.installed)} of ${r.holders.length} holders` : ''}\n`);
   return EXIT.ok;
+}
+
+/** `contract receipt CALLID [--instance INSTANCE]`: the receipt kept under a call id (exit 1 when it is not ok). */
+async function receipt(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, { ...CLIENT_OPTIONS, instance: { type: 'string' }, returns: { type: 'string' } });
+  const inst = str(values.instance);
+  if (positionals.length !== 1 || !/^[0-9a-fA-F]{64}$/.test(positionals[0]!) || (inst !== null && !/^[0-9a-fA-F]{64}$/.test(inst))) {
+    throw new UsageError('usage: zhtp-dht contract receipt CALLID [--instance INSTANCE] [--returns T,...] (64 hex digits each)');
+  }
+  const returns = values.returns === undefined ? null : usage(() => parseAbiTypes(str(values.returns) ?? ''));
+  const api = client(io, values);
+  const text = await api.getText(`${API}/receipts/${positionals[0]!.toLowerCase()}${inst === null ? '' : `?instance=${inst.toLowerCase()}`}`);
+  const r = parseJson(text, 'contract receipt');
+  if (values.json === true) printed(io, text);
+  else io.out.write(formatPairs([['call id', String(r.callId)], ['kept by', String(r.from)], ...receiptPairs(r, returns)]));
+  return r.status === 'ok' ? EXIT.ok : EXIT.failed;
 }
 
 /** `contract call|query INSTANCE METHOD [ARGS_JSON] [--types T,..] [--returns T,..] [--gas N]`. */
@@ -149,7 +168,8 @@ async function run(argv: string[], io: Io, query: boolean): Promise<number> {
     printed(io, text);
     return ok ? EXIT.ok : EXIT.failed;
   }
-  io.out.write(formatPairs(receiptPairs(r, returns)));
+  const network: Array<[string, string]> = query ? [] : [['call id', String(r.callId)], ['executed by', String(r.executor)], ['holders', String(r.replicas)]];
+  io.out.write(formatPairs([...receiptPairs(r, returns), ...network]));
   return ok ? EXIT.ok : EXIT.failed;
 }
 

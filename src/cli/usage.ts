@@ -74,12 +74,17 @@ zhtp-dht contract info KEY | NAME [--owner PUBLIC_KEY|@FILE] [client options]
   One verified manifest and its ABI, by manifest KEY (from find or deploy) or by NAME (of the
   node itself, or of the ML-DSA-65 public key given in hex).
 zhtp-dht contract create CODEHASH [--salt TEXT] [client options]
-  Creates an instance of the code on the node (fetched from the DHT and metered there when
-  missing); prints the instance id.
+  Creates an instance of the code (fetched from the DHT and metered on the node when missing)
+  and installs it at its holders, the r closest nodes to its id; prints the instance id.
 zhtp-dht contract call|query INSTANCE METHOD ['[ARGS]' --types T,...] [--returns T,...] [--gas N] [client options]
-  Runs a method on the node as the node: call commits its writes, query applies none. ARGS is a
-  JSON array encoded as the types (u32, u64, address, bytes, string; bytes as "0x…" hex or
-  text); --returns decodes the return data. Prints the receipt; exits 1 unless its status is ok.
+  Runs a method at the instance's holders as the node: call is signed with the node's key and
+  executed by the primary (the closest live holder), which replicates it to the others; query
+  applies nothing. ARGS is a JSON array encoded as the types (u32, u64, address, bytes, string;
+  bytes as "0x…" hex or text); --returns decodes the return data. Prints the receipt (and a
+  call's id); exits 1 unless its status is ok.
+zhtp-dht contract receipt CALLID [--instance INSTANCE] [--returns T,...] [client options]
+  The receipt kept under a call id: the node's copy, else (with --instance) a holder's.
+  Exits 1 unless its status is ok (or when no holder keeps it).
 `,
   testnet: `zhtp-dht testnet [--nodes N] [--base-port P]
   Runs N nodes (default 10) on 127.0.0.1 until interrupted.

@@ -16,7 +16,8 @@ import { MeterPool, type MeterPoolInit, workerFile } from './pools.js';
 import type { CallRequest, CallTask, Receipt } from './receipt.js';
 import type { CodeRecord, InstanceMeta } from './records.js';
 import { CallScheduler, type SchedulerStats } from './scheduler.js';
-import { ContractStore } from './state.js';
+import type { UpdateCheck, UpdateVerdict } from './audit.js';
+import { type ReceiptRetention, type ReplicaOutcome, type ReplicatedCommit, ReplicaStore, type SnapshotPage, type StoredReceipt } from './replica.js';
 
 /** Default calls waiting at most before BUSY. */
 export const DEFAULT_CONTRACT_QUEUE = 1024;
@@ -43,6 +44,8 @@ export interface ContractEngineInit {
   niceIncrement?: number;
   /** Options of the meter pool (deploys). */
   meter?: MeterPoolInit;
+  /** Receipts kept per instance and their age at most (replica.ts defaults: 4096, one week). */
+  receipts?: Partial<ReceiptRetention>;
   /**
    * Start the execution threads with the first call rather than now, so a node that never runs a
    * contract never pays for them (the meter thread always starts with the first deploy). Default false.
@@ -77,7 +80,8 @@ export interface ContractEngineStats extends SchedulerStats {
 /** Contracts on this node. Create with `ContractEngine.open`, end with `close()`. */
 export class ContractEngine {
   readonly threads: number;
-  readonly #store: ContractStore;
+  readonly #store: ReplicaStore;
+  readonly #callTimeout: number;
   readonly #meter: MeterPool;
   readonly #poolOptions: ConstructorParameters<typeof Piscina>[0];
   #pool: Piscina | null = null;
@@ -85,7 +89,7 @@ export class ContractEngine {
   readonly #counts = { deploys: 0, deployRefusals: 0, workersEnded: 0, workerErrors: 0 };
   #closing: Promise<void> | null = null;
 
-  private constructor(init: ContractEngineInit, store: ContractStore) {
+  private constructor(init: ContractEngineInit, store: ReplicaStore) {
     this.threads = init.threads ?? Math.min(2, availableParallelism());
     const batchSize = init.batchSize ?? DEFAULT_CONTRACT_BATCH;
     const maxQueue = init.maxQueue ?? DEFAULT_CONTRACT_QUEUE;
@@ -97,6 +101,8 @@ export class ContractEngine {
     positiveInteger(callTimeout, 'callTimeout');
     if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new RangeError('options.niceIncrement must be an integer in 0..19');
     this.#store = store;
+    this.#callTimeout = callTimeout;
+    store.retention = { ...store.retention, ...init.receipts };
     this.#meter = new MeterPool({ niceIncrement: nice, ...init.meter });
     this.#poolOptions = {
       filename: workerFile('contract'), minThreads: this.threads, maxThreads: this.threads, idleTimeout: Number.MAX_SAFE_INTEGER,
@@ -130,7 +136,7 @@ export class ContractEngine {
   /** Opens the contract environment at `init.path` and starts the execution threads. */
   static open(init: ContractEngineInit): ContractEngine {
     if (typeof init !== 'object' || init === null) throw new TypeError('options must be an object');
-    const store = ContractStore.open(init.path);
+    const store = ReplicaStore.open(init.path);
     try {
       return new ContractEngine(init, store);
     } catch (err) {
@@ -204,6 +210,55 @@ export class ContractEngine {
   /** Runs a read-only call on committed state; any writes it makes are reported, not applied. */
   query(req: CallRequest): Promise<Receipt> {
     return this.#submit(req, true);
+  }
+
+  /** The receipt kept under `callId`, or null (replica.ts). */
+  receipt(callId: Uint8Array): StoredReceipt | null {
+    this.#assertOpen();
+    return this.#store.receipt(callId);
+  }
+
+  /** The call id that made `version` of an instance, while its receipt is kept. */
+  callAt(instanceId: Uint8Array, version: number): Uint8Array | null {
+    this.#assertOpen();
+    return this.#store.callAt(instanceId, version);
+  }
+
+  /** Keeps the receipt of a call this engine ran; false when one was kept under `callId` before. */
+  storeReceipt(callId: Uint8Array, r: Omit<StoredReceipt, 'storedAt'>, now: number): Promise<boolean> {
+    this.#assertOpen();
+    return this.#store.storeReceipt(callId, r, now);
+  }
+
+  /**
+   * Commits a write set replicated from the instance's primary: a worker checks it first (version,
+   * previous hash, the state hash chain over the writes, and with `check.audit` the call executed
+   * again here), then the coordinator commits writes and receipt in one version-checked transaction.
+   */
+  async applyReplica(callId: Uint8Array, check: UpdateCheck, stored: Omit<StoredReceipt, 'storedAt'>, now: number): Promise<{ outcome: ReplicaOutcome | UpdateVerdict; audited: boolean; detail?: string }> {
+    this.#assertOpen();
+    if (this.#store.receipt(callId) !== null) return { outcome: 'duplicate', audited: false };
+    const signal = AbortSignal.timeout(2 * this.#callTimeout);
+    const verdict = await this.#startPool().run(check, { name: 'checkUpdate', signal }) as { verdict: UpdateVerdict; audited: boolean; detail?: string };
+    if (verdict.verdict !== 'ok') return { outcome: verdict.verdict, audited: verdict.audited, detail: verdict.detail };
+    this.#assertOpen();
+    const applies = check.receipt.status === 'ok';
+    const commit: ReplicatedCommit = {
+      instanceId: check.call.instance, version: check.version, previousHash: check.previousHash, stateHash: check.stateHash, writes: check.receipt.writes, applies,
+    };
+    return { outcome: await this.#store.commitReplica(callId, commit, stored, now), audited: verdict.audited };
+  }
+
+  /** A page of an instance's state after key `after`, at most `maxBytes` of entries (at least one). */
+  snapshotPage(instanceId: Uint8Array, after: Uint8Array | null, maxBytes: number): SnapshotPage | null {
+    this.#assertOpen();
+    return this.#store.snapshotPage(instanceId, after, maxBytes);
+  }
+
+  /** Replaces an instance's state with a snapshot from its primary; false when this copy is not older. */
+  installSnapshot(instanceId: Uint8Array, meta: InstanceMeta, entries: ReadonlyArray<[Uint8Array, Uint8Array]>, replace = false): Promise<boolean> {
+    this.#assertOpen();
+    return this.#store.installSnapshot(instanceId, meta, entries, replace);
   }
 
   stats(): ContractEngineStats {

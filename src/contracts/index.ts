@@ -2,7 +2,8 @@
  * WASM smart contracts (docs/contracts.md): ABI v1, deploy-time validation and deterministic gas
  * metering (binaryen 132.0.0, METER_VERSION), the execution engine with its worker pools and
  * LMDB state, receipts, the argument encoding (and its JSON form), signed manifests, and the DHT
- * keys and tag entries of discovery. Execution across holders is still to come (part 2b).
+ * keys and tag entries of discovery. Signed calls, receipts by call id and the replica
+ * store of part 2b (execution across an instance's holders) are here too; src/node drives them.
  */
 export * from './limits.js';
 export { type ModuleFault, InvalidContractError, isInvalidContract } from './errors.js';
@@ -19,3 +20,12 @@ export {
   type ContractDropReason, CONTRACT_DROP_REASONS, decodeTagEntry, encodeTagEntry, manifestKey, MAX_TAG_ENTRY_BYTES, MAX_TAG_ENTRY_NAMES, tagKey,
 } from './discovery.js';
 export { type JsonAbiValue, argsFromJson, argsToJson, parseAbiTypes } from './json.js';
+export {
+  type CallEnvelope, type SignedCall, CALL_DOMAIN, CALL_ID_DOMAIN, MAX_RECEIPT_BYTES, MAX_SIGNED_CALL_BYTES, callIdOf, callIdPayload, callerOf,
+  callSignatureCheck, callSigningPayload, callTaskOf, decodeReceipt, decodeSignedCall, decodeWrites, encodeCallBody, encodeReceipt, encodeSignedCall,
+  signCall,
+} from './call.js';
+export { type UpdateCheck, type UpdateVerdict, sameOutcome } from './audit.js';
+export {
+  type ReceiptRetention, type ReplicaOutcome, type SnapshotPage, type StoredReceipt, DEFAULT_RECEIPT_MAX_AGE, DEFAULT_RECEIPTS_PER_INSTANCE,
+} from './replica.js';

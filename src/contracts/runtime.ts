@@ -13,3 +13,4 @@ export { IrShapes } from './walk.js';
 export { meterContract, type MeterOutcome, type MeteredModule } from './meter.js';
 export { CodeCache, type CodeSource, type ContractCode, type LiveInstance, StartFailure } from './instance.js';
 export { type CallContext, type HostBinding, hostFunctions } from './host.js';
+export { checkUpdate, type UpdateCheck, type UpdateVerdict } from './audit.js';

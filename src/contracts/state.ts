@@ -16,6 +16,14 @@ interface Tables {
   readonly code: Database<Buffer, Buffer>;
   readonly instances: Database<Buffer, Buffer>;
   readonly state: Database<Buffer, Buffer>;
+  /** Receipts of calls by call id (part 2b; replica.ts). */
+  readonly receipts: Database<Buffer, Buffer>;
+  /** instance id ‖ u64be seq → call id: receipts in the order stored (for retention). */
+  readonly receiptOrder: Database<Buffer, Buffer>;
+  /** instance id ‖ u64be version → call id: the call that made each version (state sync). */
+  readonly versions: Database<Buffer, Buffer>;
+  /** instance id → msgpack [count, next seq] of its receipts. */
+  readonly receiptCounts: Database<Buffer, Buffer>;
 }
 
 /** A version-checked change of one instance: what a batch of its calls produced. */
@@ -32,18 +40,22 @@ export interface InstanceCommit {
 
 function openTables(path: string, readOnly: boolean): Tables {
   // As the value store (src/storage): commits resolve only after fsync, binary keys and values.
-  const root = open<Buffer, Buffer>({ path, readOnly, maxDbs: 4, overlappingSync: false, encoding: 'binary', keyEncoding: 'binary' });
+  const root = open<Buffer, Buffer>({ path, readOnly, maxDbs: 8, overlappingSync: false, encoding: 'binary', keyEncoding: 'binary' });
   const binary = { encoding: 'binary', keyEncoding: 'binary', readOnly } as const;
   return {
     root,
     code: root.openDB<Buffer, Buffer>({ name: 'code', ...binary }),
     instances: root.openDB<Buffer, Buffer>({ name: 'instances', ...binary }),
     state: root.openDB<Buffer, Buffer>({ name: 'state', ...binary }),
+    receipts: root.openDB<Buffer, Buffer>({ name: 'receipts', ...binary }),
+    receiptOrder: root.openDB<Buffer, Buffer>({ name: 'receipt-order', ...binary }),
+    versions: root.openDB<Buffer, Buffer>({ name: 'versions', ...binary }),
+    receiptCounts: root.openDB<Buffer, Buffer>({ name: 'receipt-counts', ...binary }),
   };
 }
 
 /** The state-table key of `key` in instance `id`: id ‖ key. */
-function stateKey(id: Uint8Array, key: Uint8Array): Buffer {
+export function stateKey(id: Uint8Array, key: Uint8Array): Buffer {
   return Buffer.concat([asBuffer(id), asBuffer(key)]);
 }
 

@@ -5,17 +5,25 @@
  * manifest signed in the crypto pool and stored as the owner's mutable record, the name listed in
  * each tag's set); discovery (discovery.ts); fetching code from the DHT into the local engine,
  * which re-meters it to byte-identical code; and instances, calls and queries on this node's
- * engine with this node's id as the caller. Part 2b routes calls to an instance's holders behind
- * the same signatures: an instance id, a method, input bytes, a Receipt.
+ * engine. Part 2b (contract-exec.ts, contract-client.ts) installs instances at their holders and
+ * routes calls (signed with this node's key) and queries to them, behind the same signatures: an
+ * instance id, a method, input bytes, a Receipt.
  */
 import {
   type AbiMethod, CONTRACT_DROP_REASONS, type ContractDropReason, ContractEngine, type ContractEngineStats, type ContractManifest, encodeManifestBody,
   encodeSignedManifest, type InstanceMeta, isContractName, manifestKey, manifestSalt, manifestSigningPayload, METER_VERSION, type Receipt,
+  DEFAULT_CALL_TIMEOUT, DEFAULT_GAS_LIMIT, MAX_GAS_LIMIT, MAX_INPUT_BYTES, type SignedCall,
 } from '../contracts/index.js';
 import { MLDSA65_PUBLIC_KEY_BYTES, type NodeIdentity } from '../crypto/index.js';
 import { idToHex, type Key } from '../id/index.js';
 import { bytesEqual, DhtError, MAX_TTL, second, toHex } from '../util/index.js';
-import { ValueKind } from '../wire/index.js';
+import { type ContractRequest, type ResponseBody, ValueKind } from '../wire/index.js';
+import type { Contact } from '../id/index.js';
+import { type Address } from '../util/index.js';
+import {
+  type ContractClientDeps, fetchReceipt, installInstance, type NetworkCallOptions, type NetworkReceipt, queryNetwork, signContractCall, submitCall,
+} from './contract-client.js';
+import { ContractReplica, type ContractReplicaStats } from './contract-exec.js';
 import { contractInfo, type ContractListing, findContracts, type FindContractsOptions, type FindContractsResult, publishTag } from './discovery.js';
 import { putMutable } from './mutable.js';
 import { type OperationsContext, put, replicationFactor, runLookup } from './operations.js';
@@ -73,11 +81,20 @@ export interface FetchedCode {
   durationMs: number;
 }
 
-/** An instance this node created (or found existing). */
-export interface CreatedInstance { instanceId: Uint8Array; codeHash: Uint8Array; created: boolean; fetched: boolean }
+/** An instance this node created (or found existing), and where it was installed. */
+export interface CreatedInstance {
+  instanceId: Uint8Array;
+  codeHash: Uint8Array;
+  created: boolean;
+  fetched: boolean;
+  /** The instance's holders found by a lookup (the r closest nodes to its id, in distance order). */
+  holders: Contact[];
+  /** Holders that acknowledged the install (this node included when it is one). */
+  installed: number;
+}
 
 /** Options of callContract and queryContract. */
-export interface ContractCallOptions {
+export interface ContractCallOptions extends NetworkCallOptions {
   /** Gas at most, 1..1e9. Default 10,000,000. */
   gasLimit?: number;
 }
@@ -94,6 +111,12 @@ export interface NodeContractStats {
   fetched: number;
   /** Fetched bytes that did not hash to the code hash (never deployed; the holder is penalised). */
   codeRejected: number;
+  /** Calls this node signed and sent to an instance's holders. */
+  callsSent: number;
+  /** Queries this node sent to an instance's holders. */
+  queriesSent: number;
+  /** This node as a holder (part 2b); null without an engine or with serve false. */
+  network: ContractReplicaStats | null;
   /** Verified manifests returned by findContracts and contractInfo. */
   found: number;
   /** Listings dropped by finders, by reason. */
@@ -118,11 +141,26 @@ export class NodeContracts {
   #closed = false;
   /** Tag updates of this publisher, one at a time (each is a read-modify-write of its entry). */
   #tagQueue: Promise<unknown> = Promise.resolve();
-  readonly #counts = { published: 0, fetched: 0, codeRejected: 0, found: 0 };
+  readonly #counts = { published: 0, fetched: 0, codeRejected: 0, found: 0, callsSent: 0, queriesSent: 0 };
+  readonly #replica: ContractReplica | null;
+  readonly #client: ContractClientDeps;
   readonly #dropped = Object.fromEntries(CONTRACT_DROP_REASONS.map((r) => [r, 0])) as Record<ContractDropReason, number>;
 
   constructor(deps: NodeContractsDeps) {
     this.#d = deps;
+    const { init, path } = deps;
+    this.#replica = init === null || path === null || init.serve === false ? null : new ContractReplica({
+      ctx: deps.ctx, engine: () => this.#open(), fetchCode: (h) => this.fetchCode(h), serve: true, audit: init.audit ?? true,
+      // A follower may sync, fetch and meter code, or audit a call of up to the wall-clock limit before it answers.
+      updateTimeout: deps.ctx.options.queryTimeout + 2 * (init.callTimeout ?? DEFAULT_CALL_TIMEOUT),
+    });
+    this.#client = { ctx: deps.ctx, identity: deps.identity, replica: this.#replica, holders: new Map(), suspects: new Map() };
+  }
+
+  /** Answers a peer's contract request (DISABLED when this node holds no contracts for peers). */
+  handle(request: ContractRequest, from: Address): Promise<ResponseBody> {
+    if (this.#replica === null || this.#closed) return Promise.reject(new DhtError('DISABLED', 'this node holds no contracts for peers'));
+    return this.#replica.handle(request, from);
   }
 
   /** Validates, meters and publishes a contract: code, signed manifest, tag entries. */
@@ -202,23 +240,66 @@ export class NodeContracts {
     };
   }
 
-  /** An instance of `codeHash` created by this node (its code fetched first when not here). */
+  /**
+   * An instance of `codeHash` created by this node (its code fetched first when not here), made
+   * here and installed at its holders, the r closest nodes to its id, which fetch the code themselves.
+   */
   async createInstance(codeHash: Uint8Array, opts: { salt?: Uint8Array; signal?: AbortSignal } = {}): Promise<CreatedInstance> {
     bytes32(codeHash, 'codeHash');
     const engine = this.#open();
     const fetched = engine.code(codeHash) === null && (await this.fetchCode(codeHash, opts)).fetched;
-    const r = await engine.createInstance(codeHash, this.#d.ctx.self.id, opts.salt);
-    return { instanceId: r.instanceId, codeHash: codeHash.slice(), created: r.created, fetched };
+    const salt = opts.salt ?? new Uint8Array(0);
+    const r = await engine.createInstance(codeHash, this.#d.ctx.self.id, salt);
+    const placed = await installInstance(this.#client, r.instanceId, codeHash, salt, opts.signal);
+    return { instanceId: r.instanceId, codeHash: codeHash.slice(), created: r.created, fetched, ...placed };
   }
 
-  /** Runs a state-changing call as this node; resolves once its writes are committed. */
-  async call(instance: Uint8Array, method: string, input?: Uint8Array, opts: ContractCallOptions = {}): Promise<Receipt> {
-    return this.#open().call({ instance, method, input, caller: this.#d.ctx.self.id, gasLimit: opts.gasLimit });
+  /**
+   * Runs a state-changing call as this node over the network: signed with this node's key (the
+   * contract sees this node's id as caller), sent to the instance's primary, answered once a
+   * majority of its holders has the outcome.
+   */
+  async call(instance: Uint8Array, method: string, input?: Uint8Array, opts: ContractCallOptions = {}): Promise<NetworkReceipt> {
+    const signed = await this.signCall(instance, method, input, opts);
+    return this.submit(signed, opts);
   }
 
-  /** Runs a read-only call as this node on committed state. */
+  /** Signs a call with this node's key without sending it (submit it with `submit`). */
+  async signCall(instance: Uint8Array, method: string, input?: Uint8Array, opts: { gasLimit?: number } = {}): Promise<SignedCall> {
+    this.#assertOpen();
+    bytes32(instance, 'instance');
+    if (typeof method !== 'string' || method.length === 0 || method.length > 64) throw new TypeError('method must be a name of 1..64 characters');
+    const payload = input ?? new Uint8Array(0);
+    if (!(payload instanceof Uint8Array) || payload.byteLength > MAX_INPUT_BYTES) throw new RangeError(`input must be at most ${MAX_INPUT_BYTES} bytes`);
+    const gasLimit = opts.gasLimit ?? DEFAULT_GAS_LIMIT;
+    if (!Number.isSafeInteger(gasLimit) || gasLimit < 1 || gasLimit > MAX_GAS_LIMIT) throw new RangeError(`gasLimit must be an integer in 1..${MAX_GAS_LIMIT}`);
+    return signContractCall(this.#client, instance, method, payload, gasLimit);
+  }
+
+  /** Sends a signed call (any caller's) to the instance's holders; the same signed call is executed at most once where its receipt is kept. */
+  submit(signed: SignedCall, opts: NetworkCallOptions = {}): Promise<NetworkReceipt> {
+    this.#assertOpen();
+    this.#counts.callsSent++;
+    return submitCall(this.#client, signed, opts);
+  }
+
+  /** Runs a read-only call at the closest holder that answers, as this node. */
   async query(instance: Uint8Array, method: string, input?: Uint8Array, opts: ContractCallOptions = {}): Promise<Receipt> {
-    return this.#open().query({ instance, method, input, caller: this.#d.ctx.self.id, gasLimit: opts.gasLimit });
+    this.#assertOpen();
+    bytes32(instance, 'instance');
+    if (typeof method !== 'string' || method.length === 0 || method.length > 64) throw new TypeError('method must be a name of 1..64 characters');
+    const gasLimit = opts.gasLimit ?? DEFAULT_GAS_LIMIT;
+    if (!Number.isSafeInteger(gasLimit) || gasLimit < 1 || gasLimit > MAX_GAS_LIMIT) throw new RangeError(`gasLimit must be an integer in 1..${MAX_GAS_LIMIT}`);
+    this.#counts.queriesSent++;
+    return queryNetwork(this.#client, instance, method, input ?? new Uint8Array(0), { ...opts, gasLimit });
+  }
+
+  /** The receipt kept under `callId`: on this node, else at `from` or at the holders of `instance`; null when none has it. */
+  receipt(callId: Uint8Array, opts: { instance?: Uint8Array; from?: Contact; signal?: AbortSignal } = {}): Promise<NetworkReceipt | null> {
+    this.#assertOpen();
+    bytes32(callId, 'callId');
+    if (opts.instance !== undefined) bytes32(opts.instance, 'instance');
+    return fetchReceipt(this.#client, callId, opts);
   }
 
   /** An instance's committed metadata here, or null. */
@@ -228,7 +309,10 @@ export class NodeContracts {
   }
 
   stats(): NodeContractStats {
-    return { enabled: this.#d.init !== null && this.#d.path !== null, engine: this.#engine?.stats() ?? null, ...this.#counts, dropped: { ...this.#dropped } };
+    return {
+      enabled: this.#d.init !== null && this.#d.path !== null, engine: this.#engine?.stats() ?? null, ...this.#counts, dropped: { ...this.#dropped },
+      network: this.#replica?.stats() ?? null,
+    };
   }
 
   /** Closes the engine (calls in flight reject with DESTROYED). Idempotent. */
@@ -247,6 +331,10 @@ export class NodeContracts {
     const listing = await contractInfo(this.#d.ctx, key, name, signal, this.#onDrop);
     this.#counts.found++;
     return listing;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw DhtError.destroyed();
   }
 
   /** The engine, opened on first use. Throws DISABLED without one, DESTROYED once closed. */

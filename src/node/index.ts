@@ -15,6 +15,8 @@ export type { PutZkOptions, PutZkResult, StoreZkOptions, GetZkOptions, GetZkResu
 export type {
   DeployContractRequest, DeployContractResult, TagOutcome, FetchedCode, CreatedInstance, ContractCallOptions, NodeContractStats,
 } from './contracts.js';
+export { type NetworkReceipt, type NetworkCallOptions, MAX_CALL_REDIRECTS } from './contract-client.js';
+export { type ContractReplicaStats, type UpdateRefusal, PRIMARY_PING_TIMEOUT } from './contract-exec.js';
 export { type ContractListing, type FindContractsOptions, type FindContractsResult, DEFAULT_FIND_LIMIT, MAX_FIND_LIMIT } from './discovery.js';
 export type { PutStreamOptions, PutStreamResult, GetStreamOptions } from './content.js';
 export { chunkRoot } from './content.js';

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { InstanceMeta, Receipt } from '../contracts/index.js';
+import type { InstanceMeta, Receipt, SignedCall } from '../contracts/index.js';
 import { type CryptoPool, keyedBlake3, type NodeIdentity, type NodeRecord } from '../crypto/index.js';
 import type { Contact, Id, Key, NodeId } from '../id/index.js';
 import { idToHex } from '../id/index.js';
@@ -40,6 +40,7 @@ import {
   type ContractCallOptions, type CreatedInstance, type DeployContractRequest, type DeployContractResult, type FetchedCode, NodeContracts,
 } from './contracts.js';
 import type { ContractListing, FindContractsOptions, FindContractsResult } from './discovery.js';
+import type { NetworkCallOptions, NetworkReceipt } from './contract-client.js';
 
 type Running = {
   readonly self: Contact;
@@ -195,6 +196,7 @@ export class DhtNode {
       ctx: ops, identity, init: o.contracts, path: o.dataDir === null || o.ephemeral ? null : join(o.dataDir, 'contracts'),
       disabled: o.ephemeral ? 'an ephemeral client runs no contract engine' : 'this node runs no contract engine (options.contracts is false)',
     });
+    rpc.setContractHandler((request, from) => contracts.handle(request, from));
     const timers = [o.clock.setInterval(() => void this.#maintain(), o.maintenanceInterval)];
     const eventLoop = monitorEventLoopDelay({ resolution: 10 });
     eventLoop.enable();
@@ -326,12 +328,27 @@ export class DhtNode {
     return this.#state().contracts.createInstance(codeHash, options);
   }
 
-  /** Runs a state-changing method of an instance as this node (locally for now); resolves with its receipt. */
-  callContract(instance: Uint8Array, method: string, input?: Uint8Array, options?: ContractCallOptions): Promise<Receipt> {
+  /** Signs a state-changing call as this node and has the instance's primary run it (docs/contracts.md, part 2b). */
+  callContract(instance: Uint8Array, method: string, input?: Uint8Array, options?: ContractCallOptions): Promise<NetworkReceipt> {
     return this.#state().contracts.call(instance, method, input, options);
   }
 
-  /** Runs a read-only method of an instance as this node on committed state. */
+  /** Signs a call with this node's key without sending it; `submitContractCall` sends it (again, after a failure). */
+  signContractCall(instance: Uint8Array, method: string, input?: Uint8Array, options?: { gasLimit?: number }): Promise<SignedCall> {
+    return this.#state().contracts.signCall(instance, method, input, options);
+  }
+
+  /** Sends a signed call to the instance's holders; a call whose receipt a holder keeps is never run twice. */
+  submitContractCall(call: SignedCall, options?: NetworkCallOptions): Promise<NetworkReceipt> {
+    return this.#state().contracts.submit(call, options);
+  }
+
+  /** The receipt of a call by its id: this node's copy, else `from`'s or the holders' of `instance`; null when none has it. */
+  contractReceipt(callId: Uint8Array, options?: { instance?: Uint8Array; from?: Contact; signal?: AbortSignal }): Promise<NetworkReceipt | null> {
+    return this.#state().contracts.receipt(callId, options);
+  }
+
+  /** Runs a read-only method of an instance as this node at the closest holder that answers. */
   queryContract(instance: Uint8Array, method: string, input?: Uint8Array, options?: ContractCallOptions): Promise<Receipt> {
     return this.#state().contracts.query(instance, method, input, options);
   }

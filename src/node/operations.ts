@@ -146,7 +146,7 @@ export function runLookup(ctx: OperationsContext, target: Id, run: LookupRun = {
 function isHostile(book: ReputationBook, c: Contact, now: number): boolean {
   if (!book.isBad(c.id, now)) return false;
   const e = book.get(c.id, now)?.events;
-  return e !== undefined && e.invalid_value + e.protocol_violation + e.audit_fail > 0;
+  return e !== undefined && e.invalid_value + e.protocol_violation + e.audit_fail + e.contract_audit_fail > 0;
 }
 
 async function queryOne(ctx: OperationsContext, contact: Contact, target: Id, valueKey: Key | null, signal: AbortSignal | undefined, tokens?: TokenMap): Promise<QueryAnswer> {

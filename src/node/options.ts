@@ -17,7 +17,16 @@ import {
  * Options of the node's contract engine (src/contracts): threads, maxQueue, batchSize, callTimeout,
  * niceIncrement, meter. Its folder is `<dataDir>/contracts`; it opens with the first use.
  */
-export type ContractsInit = Omit<ContractEngineInit, 'path' | 'lazy'>;
+export type ContractsInit = Omit<ContractEngineInit, 'path' | 'lazy'> & {
+  /**
+   * Hold and execute instances for peers: answer their calls, queries, installs, updates and
+   * state syncs (docs/contracts.md, "Part 2b"). Default true; false keeps the engine for this
+   * node's own use (deploys, its calls routed to other holders) and answers peers DISABLED.
+   */
+  serve?: boolean;
+  /** As a follower, execute every replicated call again and compare before applying it. Default true. */
+  audit?: boolean;
+};
 
 /** Everything a DhtNode can be told. All fields are optional but `dataDir` (unless ephemeral). */
 export interface DhtNodeOptions {
@@ -174,6 +183,9 @@ function contractsOption(v: DhtNodeOptions['contracts'], ephemeral: boolean): Co
     if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new RangeError(`options.contracts.${name} must be a positive integer`);
   }
   if (v.niceIncrement !== undefined) integer(v.niceIncrement, 'contracts.niceIncrement', 0, 19);
+  for (const name of ['serve', 'audit'] as const) {
+    if (v[name] !== undefined && typeof v[name] !== 'boolean') throw new TypeError(`options.contracts.${name} must be a boolean`);
+  }
   return ephemeral ? null : { ...v };
 }
 

@@ -13,12 +13,13 @@ export type ReputationEvent =
   | 'store_ok' | 'store_refused'
   | 'store_full'
   | 'invalid_value'
-  | 'protocol_violation';
+  | 'protocol_violation'
+  | 'contract_audit_fail';
 
 /** Every event, in a fixed order (counters and tests iterate it). */
 export const REPUTATION_EVENTS: readonly ReputationEvent[] = Object.freeze([
   'rpc_ok', 'rpc_timeout', 'audit_pass', 'audit_fail', 'store_ok', 'store_refused', 'store_full',
-  'invalid_value', 'protocol_violation',
+  'invalid_value', 'protocol_violation', 'contract_audit_fail',
 ] as const);
 
 /** Score of a peer without evidence: the Beta(1, 1) mean. */
@@ -75,6 +76,7 @@ export const EVENT_WEIGHTS: Readonly<Record<ReputationEvent, EventWeight>> = Obj
   store_refused: w(0, 1, 0, 'a refusal that is not "full" is an unreliable store target, as bad as a timeout'),
   store_full: w(0, 0, 0, 'neutral: honest back-pressure; penalising it would push load away from small nodes for being honest'),
   invalid_value: w(0, 20, 1, 'poisoning: honest nodes verify before storing, so a value failing its hash or signature is proof of malice; all standing is forfeited and recovery takes ~2.7 half-lives'),
+  contract_audit_fail: w(0, 8, 0.9, 'a contract holder executed a call again on its own state and got another outcome than the primary reported; like a failed storage audit it cannot tell which side is wrong, so one failure makes a fresh peer bad and a second a trusted one'),
   protocol_violation: w(0, 20, 1, 'forged or malformed packets on an authenticated channel: proof of a malicious or broken peer, treated like poisoning'),
 });
 

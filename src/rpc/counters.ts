@@ -30,7 +30,8 @@ export interface RpcCounters {
   pending: number;
 }
 
-const TYPES: MessageTypeName[] = ['PING', 'PONG', 'FIND_NODE', 'NODES', 'FIND_VALUE', 'VALUE', 'STORE', 'STORED', 'ERROR', 'GET_RECORD', 'RECORD', 'AUDIT', 'AUDIT_PROOF'];
+const TYPES: MessageTypeName[] = ['PING', 'PONG', 'FIND_NODE', 'NODES', 'FIND_VALUE', 'VALUE', 'STORE', 'STORED', 'ERROR', 'GET_RECORD', 'RECORD', 'AUDIT', 'AUDIT_PROOF',
+  'CONTRACT_CALL', 'CONTRACT_QUERY', 'CONTRACT_RESULT', 'CONTRACT_UPDATE', 'CONTRACT_INSTALL', 'CONTRACT_ACK', 'CONTRACT_SYNC', 'CONTRACT_STATE', 'CONTRACT_RECEIPT'];
 const REASONS: RpcDropReason[] = [
   'decode_failed', 'unsolicited', 'wrong_source', 'wrong_sender', 'wrong_reply_type', 'handler_error', 'own_id', 'closed',
   'session_required', 'unauthenticated_reply', 'wrong_session',

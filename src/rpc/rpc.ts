@@ -11,13 +11,18 @@ import {
   type Random, sameAddress, WIRE_ERROR_CODES, formatAddress, bytesEqual,
 } from '../util/index.js';
 import {
-  decode, encode, FLAG_EPHEMERAL, isRequest, type Message, REPLY_TYPE, type ReplyTo, type Request,
+  type AnyRequest, type ContractRequest, decode, encode, FLAG_EPHEMERAL, isContractRequest, isRequest, type Message, REPLY_TYPE, type ReplyTo, type Request,
   type RequestBody, type Response, type ResponseBody,
 } from '../wire/index.js';
 import { emptyCounters, type RpcCounters, type RpcDropReason } from './counters.js';
 
 /** Answers a request; null sends nothing (the request is dropped). */
 export type RequestHandler = (request: Request, from: Address) => ResponseBody | null | Promise<ResponseBody | null>;
+/**
+ * Answers a contract request (docs/contracts.md, part 2b); `authenticated` is true in a session
+ * with its sender. Null sends nothing. Without one, contract requests get ERROR DISABLED.
+ */
+export type ContractRequestHandler = (request: ContractRequest, from: Address, authenticated: boolean) => ResponseBody | null | Promise<ResponseBody | null>;
 /**
  * Sees every valid message the RPC accepted: requests, and replies that matched a request.
  * `authenticated` is true when it arrived in a session with its sender (SecureChannel).
@@ -81,6 +86,7 @@ export class Rpc {
   readonly #counters = emptyCounters();
   #nextTid: number;
   #handler: RequestHandler = () => null;
+  #contractHandler: ContractRequestHandler | null = null;
   #observer: MessageObserver = () => {};
   #closed = false;
 
@@ -101,6 +107,11 @@ export class Rpc {
   /** Sets the function that answers incoming requests. */
   setHandler(handler: RequestHandler): void {
     this.#handler = handler;
+  }
+
+  /** Sets the function that answers contract requests. */
+  setContractHandler(handler: ContractRequestHandler): void {
+    this.#contractHandler = handler;
   }
 
   /** Sets the observer told of every accepted message (used to maintain the routing table). */
@@ -244,12 +255,14 @@ export class Rpc {
     }
   }
 
-  #onRequest(request: Request, from: Address, authenticated: boolean): void {
+  #onRequest(request: AnyRequest, from: Address, authenticated: boolean): void {
     this.#counters.received[request.type]++;
     this.#observer(request, from, authenticated);
     let answer: ResponseBody | null | Promise<ResponseBody | null>;
     try {
-      answer = this.#handler(request, from);
+      if (!isContractRequest(request)) answer = this.#handler(request as Request, from);
+      else if (this.#contractHandler !== null) answer = this.#contractHandler(request, from, authenticated);
+      else answer = errorBody(new DhtError('DISABLED', 'this node executes no contracts'));
     } catch (err) {
       answer = errorBody(err);
     }
@@ -261,7 +274,7 @@ export class Rpc {
   }
 
   /** Answers in the request's session, or in plaintext to a plaintext request. */
-  #reply(request: Request, to: Address, body: ResponseBody | null, authenticated: boolean): void {
+  #reply(request: AnyRequest, to: Address, body: ResponseBody | null, authenticated: boolean): void {
     if (body === null || this.#closed) return;
     let bytes: Uint8Array;
     try {

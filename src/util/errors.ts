@@ -33,7 +33,11 @@ export type DhtErrorCode =
   | 'ACCESS_DENIED'
   | 'INVALID_CONTRACT'
   /** A feature this node runs without (options.contracts = false, or an ephemeral client's engine). */
-  | 'DISABLED';
+  | 'DISABLED'
+  /** A contract holder's re-execution or state hash disagreed with the primary's (docs/contracts.md). */
+  | 'CONTRACT_MISMATCH'
+  /** A replicated contract update does not extend this holder's state (another version or state hash). */
+  | 'STATE_CONFLICT';
 
 /** Numeric codes for errors that travel in an ERROR message. */
 export const WIRE_ERROR_CODES = {
@@ -62,6 +66,12 @@ export const WIRE_ERROR_CODES = {
   SET_FULL: 304,
   /** A ZkDhtValue whose nonce is not above the stored one: a replay or an outdated write. */
   STALE_NONCE: 305,
+  /** A contract's audit or state hash check failed at a holder. */
+  CONTRACT_MISMATCH: 212,
+  /** A contract update that does not extend the holder's state. */
+  STATE_CONFLICT: 306,
+  NOT_FOUND: 404,
+  DISABLED: 501,
   STORAGE_FULL: 507,
   BUSY: 3,
 } as const satisfies Partial<Record<DhtErrorCode, number>>;

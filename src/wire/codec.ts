@@ -10,6 +10,7 @@ import { DHT_REPLICATION_FACTOR, ipToBytes } from '../util/index.js';
 import { PROTOCOL_VERSION, WIRE_LIMITS } from './limits.js';
 import { MessageType, type Message, ValueKind } from './messages.js';
 import { validate } from './validate.js';
+import { contractFields } from './contract.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true });
 // Binary strings must come back as plain bytes; records and extensions are not part of our schema.
@@ -56,6 +57,10 @@ function fields(m: Message): unknown[] {
       return [m.padding];
     case 'RECORD':
       return [m.record];
+    case 'CONTRACT_RESULT':
+      return [m.receipt, m.callId, packContacts(m.redirect), m.replicas];
+    default:
+      return contractFields(m) ?? [];
   }
 }
 

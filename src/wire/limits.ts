@@ -30,6 +30,23 @@ export const WIRE_LIMITS = {
   auditNonceBytes: 16,
   /** Bytes of an audit proof (a keyed BLAKE3 digest). */
   auditProofBytes: 32,
+  /** Bytes of a signed contract call at most (src/contracts MAX_SIGNED_CALL_BYTES: 64 KiB input + key, signature). */
+  maxContractCallBytes: 72 * 1024,
+  /** Bytes of an encoded contract receipt at most (src/contracts MAX_RECEIPT_BYTES). */
+  maxContractReceiptBytes: 200 * 1024,
+  /** Input of a contract query at most (src/contracts MAX_INPUT_BYTES). */
+  maxContractInputBytes: 64 * 1024,
+  /** Gas of one contract call at most (src/contracts MAX_GAS_LIMIT). */
+  maxContractGas: 1_000_000_000,
+  /** Salt of a contract instance at most. */
+  maxContractSaltBytes: 64,
+  /** Calls in one CONTRACT_STATE log page at most. */
+  maxContractSyncUpdates: 16,
+  /** [key, value] pairs in one CONTRACT_STATE snapshot page at most. */
+  maxContractSyncEntries: 4096,
+  /** Bytes of a contract storage key / value at most (src/contracts limits). */
+  maxContractKeyBytes: 256,
+  maxContractValueBytes: 64 * 1024,
   /** Transaction ids are unsigned 32-bit integers. */
   maxTid: 0xffff_ffff,
 } as const;

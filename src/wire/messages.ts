@@ -20,6 +20,15 @@ export const MessageType = {
   RECORD: 11,
   AUDIT: 12,
   AUDIT_PROOF: 13,
+  CONTRACT_CALL: 14,
+  CONTRACT_QUERY: 15,
+  CONTRACT_RESULT: 16,
+  CONTRACT_UPDATE: 17,
+  CONTRACT_INSTALL: 18,
+  CONTRACT_ACK: 19,
+  CONTRACT_SYNC: 20,
+  CONTRACT_STATE: 21,
+  CONTRACT_RECEIPT: 22,
 } as const;
 
 /**
@@ -93,13 +102,92 @@ export interface RecordReply extends Header { readonly type: 'RECORD'; readonly 
 /** A request failed; `code` is a number of WIRE_ERROR_CODES. */
 export interface ErrorReply extends Header { readonly type: 'ERROR'; readonly code: number; readonly message: string }
 
+// Contract execution across an instance's holders (docs/contracts.md, "Part 2b"). Byte fields
+// holding signed calls and receipts are checked by their own decoders (src/contracts/call.ts).
+
+/** Runs a signed state-changing call (src/contracts encodeSignedCall) at the instance's primary. */
+export interface ContractCall extends Header { readonly type: 'CONTRACT_CALL'; readonly call: Uint8Array }
+/** Runs a read-only method at any holder; the caller the contract sees is the sender's id. */
+export interface ContractQuery extends Header {
+  readonly type: 'CONTRACT_QUERY';
+  readonly instance: Key;
+  readonly method: string;
+  readonly input: Uint8Array;
+  readonly gasLimit: number;
+}
+/** Asks a holder for the receipt kept under a call id. */
+export interface ContractReceiptGet extends Header { readonly type: 'CONTRACT_RECEIPT'; readonly callId: Key }
+/**
+ * The answer to CONTRACT_CALL, CONTRACT_QUERY and CONTRACT_RECEIPT: an encoded receipt, or none
+ * and `redirect` naming the closer holder that orders calls ("not primary"), or neither (no such
+ * receipt). `replicas` counts the holders known to hold the call's outcome (the executor included).
+ */
+export interface ContractResult extends Header {
+  readonly type: 'CONTRACT_RESULT';
+  readonly receipt: Uint8Array | null;
+  readonly callId: Uint8Array;
+  readonly redirect: readonly Contact[];
+  readonly replicas: number;
+}
+/** The primary's replication of one executed call to a follower: the receipt carries the write set. */
+export interface ContractUpdate extends Header {
+  readonly type: 'CONTRACT_UPDATE';
+  readonly instance: Key;
+  readonly version: number;
+  readonly previousHash: Uint8Array;
+  readonly stateHash: Uint8Array;
+  readonly call: Uint8Array;
+  readonly receipt: Uint8Array;
+}
+/** Installs an instance at genesis on a holder, which fetches the code from the DHT itself. */
+export interface ContractInstall extends Header {
+  readonly type: 'CONTRACT_INSTALL';
+  readonly codeHash: Key;
+  readonly creator: NodeId;
+  readonly salt: Uint8Array;
+}
+/** A holder's answer to CONTRACT_UPDATE and CONTRACT_INSTALL: its version and state hash now. */
+export interface ContractAck extends Header { readonly type: 'CONTRACT_ACK'; readonly version: number; readonly stateHash: Uint8Array }
+/**
+ * A holder catching up: the calls after `fromVersion` (log mode), or a page of the whole state
+ * after key `after` (snapshot mode, `after` empty for the first page).
+ */
+export interface ContractSync extends Header {
+  readonly type: 'CONTRACT_SYNC';
+  readonly instance: Key;
+  readonly fromVersion: number;
+  readonly snapshot: boolean;
+  readonly after: Uint8Array;
+}
+/**
+ * The answer to CONTRACT_SYNC. `meta` is [codeHash, creator, version, stateHash]. Log mode:
+ * `updates` holds [signed call, receipt] pairs in version order (empty with `snapshot` true when
+ * the log no longer reaches back: ask for a snapshot). Snapshot mode: `entries` is one page of
+ * [key, value] pairs at meta's version; `next` the key to continue after, empty on the last page.
+ */
+export interface ContractState extends Header {
+  readonly type: 'CONTRACT_STATE';
+  readonly meta: readonly [Uint8Array, Uint8Array, number, Uint8Array];
+  readonly snapshot: boolean;
+  readonly updates: ReadonlyArray<readonly [Uint8Array, Uint8Array]>;
+  readonly entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>;
+  readonly next: Uint8Array;
+}
+
+/** The contract requests: answered by the node's contract handler, not the Kademlia one. */
+export type ContractRequest = ContractCall | ContractQuery | ContractReceiptGet | ContractUpdate | ContractInstall | ContractSync;
+export type ContractResponse = ContractResult | ContractAck | ContractState;
+
 export type Request = Ping | FindNode | FindValue | Store | GetRecord | Audit;
-export type Response = Pong | Nodes | ValueReply | Stored | ErrorReply | RecordReply | AuditProof;
-export type Message = Request | Response;
+export type Response = Pong | Nodes | ValueReply | Stored | ErrorReply | RecordReply | AuditProof | ContractResponse;
+/** Every request, the Kademlia ones and the contract ones. */
+export type AnyRequest = Request | ContractRequest;
+export type Message = AnyRequest | Response;
 
 /** A message without its header: what callers build before the RPC layer stamps it. */
 export type Body<M extends Message> = M extends Message ? Omit<M, keyof Header> : never;
-export type RequestBody = Body<Request>;
+export type RequestBody = Body<AnyRequest>;
+export type ContractRequestBody = Body<ContractRequest>;
 export type ResponseBody = Body<Response>;
 
 /** The reply type a request expects (ERROR is always possible too). */
@@ -110,14 +198,26 @@ export const REPLY_TYPE = {
   STORE: 'STORED',
   GET_RECORD: 'RECORD',
   AUDIT: 'AUDIT_PROOF',
-} as const satisfies Record<Request['type'], Response['type']>;
+  CONTRACT_CALL: 'CONTRACT_RESULT',
+  CONTRACT_QUERY: 'CONTRACT_RESULT',
+  CONTRACT_RECEIPT: 'CONTRACT_RESULT',
+  CONTRACT_UPDATE: 'CONTRACT_ACK',
+  CONTRACT_INSTALL: 'CONTRACT_ACK',
+  CONTRACT_SYNC: 'CONTRACT_STATE',
+} as const satisfies Record<AnyRequest['type'], Response['type']>;
 
 /** Reply type for a given request type. */
 export type ReplyTo<R extends RequestBody> = Extract<Response, { type: (typeof REPLY_TYPE)[R['type']] }>;
 
-const REQUEST_TYPES: ReadonlySet<string> = new Set(['PING', 'FIND_NODE', 'FIND_VALUE', 'STORE', 'GET_RECORD', 'AUDIT']);
+const CONTRACT_REQUEST_TYPES: ReadonlySet<string> = new Set(['CONTRACT_CALL', 'CONTRACT_QUERY', 'CONTRACT_RECEIPT', 'CONTRACT_UPDATE', 'CONTRACT_INSTALL', 'CONTRACT_SYNC']);
+const REQUEST_TYPES: ReadonlySet<string> = new Set(['PING', 'FIND_NODE', 'FIND_VALUE', 'STORE', 'GET_RECORD', 'AUDIT', ...CONTRACT_REQUEST_TYPES]);
 
 /** True when `m` is a request (it expects a reply). */
-export function isRequest(m: Message): m is Request {
+export function isRequest(m: Message): m is AnyRequest {
   return REQUEST_TYPES.has(m.type);
+}
+
+/** True when `m` is a contract request (the node's contract handler answers it). */
+export function isContractRequest(m: Message): m is ContractRequest {
+  return CONTRACT_REQUEST_TYPES.has(m.type);
 }

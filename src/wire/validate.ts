@@ -7,6 +7,7 @@ import { isId, toId } from '../id/index.js';
 import { bytesToIp, isPort } from '../util/index.js';
 import { PROTOCOL_VERSION, WIRE_LIMITS } from './limits.js';
 import { KNOWN_FLAGS, MessageType, type Message, type MessageTypeName, ValueKind } from './messages.js';
+import { contractBody } from './contract.js';
 
 const TYPE_NAMES = new Map<number, MessageTypeName>(
   Object.entries(MessageType).map(([name, code]) => [code, name as MessageTypeName]),
@@ -16,6 +17,8 @@ const TYPE_NAMES = new Map<number, MessageTypeName>(
 const FIELD_COUNT: Record<MessageTypeName, number> = {
   PING: 0, PONG: 2, FIND_NODE: 1, NODES: 2, FIND_VALUE: 1, VALUE: 3, STORE: 7, STORED: 1, ERROR: 2,
   GET_RECORD: 1, RECORD: 1, AUDIT: 2, AUDIT_PROOF: 1,
+  CONTRACT_CALL: 1, CONTRACT_QUERY: 4, CONTRACT_RESULT: 4, CONTRACT_UPDATE: 6, CONTRACT_INSTALL: 3, CONTRACT_ACK: 2,
+  CONTRACT_SYNC: 4, CONTRACT_STATE: 5, CONTRACT_RECEIPT: 1,
 };
 
 const isUint = (v: unknown, max: number): v is number =>
@@ -78,6 +81,9 @@ function body(type: MessageTypeName, f: unknown[], h: HeaderFields): Message | n
         ? { type, ...h, padding: f[0] } : null;
     case 'RECORD':
       return isBytes(f[0]) && f[0].byteLength <= WIRE_LIMITS.maxRecordBytes ? { type, ...h, record: new Uint8Array(f[0]) } : null;
+    case 'CONTRACT_CALL': case 'CONTRACT_QUERY': case 'CONTRACT_RESULT': case 'CONTRACT_UPDATE': case 'CONTRACT_INSTALL':
+    case 'CONTRACT_ACK': case 'CONTRACT_SYNC': case 'CONTRACT_STATE': case 'CONTRACT_RECEIPT':
+      return contractBody(type, f, h);
     case 'ERROR': {
       const [code, message] = f;
       if (!isUint(code, 0xffff) || typeof message !== 'string') return null;
@@ -114,7 +120,7 @@ function store(f: unknown[], h: HeaderFields): Message | null {
  * Contacts of a NODES/VALUE answer. More than the limit, a malformed entry, or a duplicate id
  * rejects the whole message: an honest peer never sends one.
  */
-function parseContacts(raw: unknown): Contact[] | null {
+export function parseContacts(raw: unknown): Contact[] | null {
   if (!Array.isArray(raw) || raw.length > WIRE_LIMITS.maxContacts) return null;
   const out: Contact[] = [];
   const seen = new Set<string>();

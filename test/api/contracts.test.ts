@@ -107,7 +107,12 @@ describe('instances, calls and queries', () => {
     expect(inc.body).toMatchObject({ status: 'ok', decoded: ['1'], version: 1, writes: [expect.objectContaining({ key: expect.any(String) })] });
     const get = await call('POST', `/api/v1/contracts/instances/${id}/query`, { method: 'get', returns: 'u64' });
     expect(get.body).toMatchObject({ status: 'ok', decoded: ['1'], version: 1 });
-    expect((await call('GET', `/api/v1/contracts/instances/${id}`)).body).toMatchObject({ instanceId: id, codeHash: state.counterCode, version: 1, creator: idToHex(node.id) });
+    // This node's own copy (kept current only when it is one of the instance's holders).
+    expect((await call('GET', `/api/v1/contracts/instances/${id}`)).body).toMatchObject({ instanceId: id, codeHash: state.counterCode, creator: idToHex(node.id) });
+    expect(inc.body).toMatchObject({ callId: expect.stringMatching(/^[0-9a-f]{64}$/), replicas: expect.any(Number), executor: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const kept = await call('GET', `/api/v1/contracts/receipts/${inc.body.callId as string}?instance=${id}`);
+    expect(kept.body).toMatchObject({ status: 'ok', version: 1, callId: inc.body.callId });
+    expect((await call('GET', `/api/v1/contracts/receipts/${'ee'.repeat(32)}?instance=${id}`)).status).toBe(404);
 
     const token = await call('POST', '/api/v1/contracts/instances', { codeHash: state.tokenCode, salt: Buffer.from('api').toString('base64') });
     const tid = token.body.instanceId as string;
@@ -148,8 +153,9 @@ describe('instances, calls and queries', () => {
       expect(r.status, `${method} ${path}: ${r.text}`).toBe(status);
       expect(r.body.message, path).toMatch(message);
     }
-    // A call on an instance that is not here is a receipt, not an error.
-    expect((await call('POST', `${inst}/query`, { method: 'get' })).body.status).toBe('not_found');
+    // No holder has this instance: the query finds none to answer it.
+    expect((await call('POST', `${inst}/query`, { method: 'get' })).status).toBe(404);
+    expect((await call('GET', '/api/v1/contracts/receipts/xyz')).status).toBe(400);
   }, 60_000);
 
   it('answers 501 from a node without a contract engine, and exports the contract series in /metrics', async () => {
@@ -166,8 +172,9 @@ describe('instances, calls and queries', () => {
     const metrics = await call('GET', '/metrics');
     expect(metrics.text).toMatch(/^zhtp_contract_deploys_total 1$/m);
     expect(metrics.text).toMatch(/^zhtp_contract_code_fetches_total 1$/m);
-    expect(metrics.text).toMatch(/^zhtp_contract_calls_total\{status="ok"\} [4-9]$/m);
-    expect(metrics.text).toMatch(/^zhtp_contract_threads 1$/m);
+    expect(metrics.text).toMatch(/^zhtp_contract_calls_sent_total [4-9]$/m);
+    expect(metrics.text).toMatch(/^zhtp_contract_audit_mismatches_total 0$/m);
+    expect(metrics.text).toMatch(/^zhtp_contract_threads [01]$/m); // 1 once this node executed a call as a holder
     expect(metrics.text).toMatch(/^zhtp_contract_discovery_drops_total\{reason="bad_signature"\} 0$/m);
   }, 60_000);
 });

@@ -10,7 +10,7 @@ const CONTRACTS = ['counter', 'token', 'registry'];
 
 describe('bench:contracts', () => {
   it('reports calls/s per mode and contract, the ratios and pool latencies, and leaves each mode\'s state consistent', async () => {
-    const { report, states } = await benchContracts({ bounds: { count: 400, ms: 300 }, rounds: 1, warmup: 64 });
+    const { report, states, network } = await benchContracts({ bounds: { count: 400, ms: 300 }, rounds: 1, warmup: 64, network: { nodes: 5 } });
     const values = (figure: string, match: Record<string, string | number> = {}) => report.figures
       .filter((f) => f.figure === figure && Object.entries(match).every(([k, v]) => f.extra[k] === v))
       .map((f) => f.value);
@@ -29,7 +29,14 @@ describe('bench:contracts', () => {
         expect(p99).toBeGreaterThanOrEqual(p50!);
       }
     }
-    expect(report.figures).toHaveLength(CONTRACTS.length * (MODES.length + 2 + 4));
+    expect(report.figures).toHaveLength(CONTRACTS.length * (MODES.length + 2 + 4) + 3);
+    for (const figure of ['contract_network_calls_s', 'contract_network_p50_ms', 'contract_network_p99_ms']) {
+      expect(values(figure, { audit: 'on', nodes: 5 })[0], figure).toBeGreaterThan(0);
+    }
+    // Every network transfer moved one token to bob exactly once; the supply is conserved.
+    expect(network).toHaveLength(1);
+    const [cell] = network;
+    expect([cell!.bob, cell!.alice + cell!.bob, cell!.supply]).toEqual([BigInt(cell!.calls), TOKEN_SUPPLY, TOKEN_SUPPLY]);
 
     expect(states).toHaveLength(CONTRACTS.length * MODES.length);
     for (const s of states) {

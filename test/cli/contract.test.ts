@@ -98,6 +98,12 @@ describe('contract create, call and query', () => {
     const inc = await cli(['contract', 'call', counter, 'increment', '--returns', 'u64', ...target()]);
     expect(inc.code, inc.stderr).toBe(EXIT.ok);
     expect([pair(inc.stdout, 'status'), pair(inc.stdout, 'returned'), pair(inc.stdout, 'version')]).toEqual(['ok', '["1"]', '1']);
+    const callId = pair(inc.stdout, 'call id');
+    expect(callId).toMatch(/^[0-9a-f]{64}$/);
+    const kept = await cli(['contract', 'receipt', callId, '--instance', counter, '--returns', 'u64', ...target()]);
+    expect([kept.code, pair(kept.stdout, 'status'), pair(kept.stdout, 'returned'), pair(kept.stdout, 'call id')], kept.stderr).toEqual([EXIT.ok, 'ok', '["1"]', callId]);
+    const none = await cli(['contract', 'receipt', 'ee'.repeat(32), '--instance', counter, ...target()]);
+    expect(none.code).toBe(EXIT.failed);
     const get = await cli(['contract', 'query', counter, 'get', '--returns', 'u64', '--json', ...target()]);
     expect(JSON.parse(get.stdout)).toMatchObject({ status: 'ok', version: 1 });
 
@@ -118,7 +124,8 @@ describe('contract usage', () => {
   it('exits 2 with one line naming the problem', async () => {
     const id = 'ab'.repeat(32);
     const cases: Array<[string[], RegExp]> = [
-      [['contract'], /contract needs a subcommand: deploy, find, info, create, call, query/],
+      [['contract'], /contract needs a subcommand: deploy, find, info, create, call, query, receipt/],
+      [['contract', 'receipt', 'xyz', ...target()], /usage: zhtp-dht contract receipt CALLID/],
       [['contract', 'sign'], /unknown contract subcommand 'sign'/],
       [['contract', 'deploy', ...target()], /usage: zhtp-dht contract deploy/],
       [['contract', 'deploy', file('x.wasm', 'x'), ...target()], /--name and --version are required/],
