@@ -8,7 +8,7 @@
 import { type CodeRecord, genesisStateHash, instanceIdOf, type InstanceMeta, type Receipt } from '../src/contracts/index.js';
 import {
   type CallContext, type CallTask, CodeCache, type CodeSource, type ContractCode, Executor, type HostBinding, hostFunctions,
-  type InstanceCommit, type LiveInstance, StartFailure, type StateSource,
+  type InstanceCommit, type InstanceCounts, type LiveInstance, StartFailure, type StateSource, sumCounts,
 } from '../src/contracts/runtime.js';
 import { toHex } from '../src/util/index.js';
 
@@ -91,21 +91,15 @@ export class UnmeteredCode implements CodeSource {
     return compiled;
   }
 
-  totals(): { created: number; reused: number } {
-    let created = 0;
-    let reused = 0;
-    for (const c of this.#entries.values()) {
-      created += c.counts.created;
-      reused += c.counts.reused;
-    }
-    return { created, reused };
+  totals(): InstanceCounts {
+    return sumCounts(this.#entries.values());
   }
 }
 
 /** One original module compiled on this thread, with at most one idle instance. */
 class UnmeteredContract implements ContractCode {
   readonly methods: ReadonlySet<string>;
-  readonly counts = { created: 0, reused: 0 };
+  readonly counts: InstanceCounts = { created: 0, reused: 0 };
   readonly #module: WebAssembly.Module;
   /** What a new instance's host functions hold until the instance's own memory exists. */
   readonly #placeholder = new WebAssembly.Memory({ initial: 0 });

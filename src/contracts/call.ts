@@ -6,15 +6,15 @@
  * a contract sees is BLAKE3 of the signing key: the same id a node has. Decoders take untrusted
  * bytes and return null for anything malformed; they never throw.
  */
-import { Packr, Unpackr } from 'msgpackr';
 // primitives, not the crypto index: the contract worker imports this module and must not load the pool.
-import { blake3, MLDSA65_PUBLIC_KEY_BYTES, MLDSA65_SIGNATURE_BYTES, mldsaSign } from '../crypto/primitives.js';
+import { blake3, MLDSA65_PUBLIC_KEY_BYTES, mldsaSign } from '../crypto/primitives.js';
 import type { StateWrite } from './ids.js';
 import {
   MAX_EVENT_DATA_BYTES, MAX_EVENT_TOPIC_BYTES, MAX_EVENTS_PER_CALL, MAX_GAS_LIMIT, MAX_INPUT_BYTES, MAX_OUTPUT_BYTES, MAX_REVERT_BYTES,
   MAX_STORAGE_KEY_BYTES, MAX_STORAGE_VALUE_BYTES, MAX_WRITES_PER_CALL, METHOD_NAME,
 } from './limits.js';
 import { CALL_STATUSES, type CallTask, type ContractEvent, type Receipt } from './receipt.js';
+import { decodeSigned, domainPayload, encodeSigned, pack, plain, unpack } from './signed.js';
 
 /** Domain tag of call signatures. */
 export const CALL_DOMAIN = 'zhtp-dht/v1/contract-call';
@@ -49,9 +49,6 @@ export interface SignedCall {
 }
 
 const FORMAT_VERSION = 1;
-const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true });
-const unpackr = new Unpackr({ useRecords: false, moreTypes: false, mapsAsObjects: false });
-const utf8 = new TextEncoder();
 
 const isUint = (v: unknown, max = Number.MAX_SAFE_INTEGER): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= max;
 const isBytes = (v: unknown, max: number, exact?: number): v is Uint8Array =>
@@ -65,19 +62,17 @@ export function encodeCallBody(e: CallEnvelope): Uint8Array {
   if (!isUint(e.gasLimit, MAX_GAS_LIMIT) || e.gasLimit < 1) throw new RangeError(`gasLimit must be an integer in 1..${MAX_GAS_LIMIT}`);
   if (!isBytes(e.publicKey, MLDSA65_PUBLIC_KEY_BYTES, MLDSA65_PUBLIC_KEY_BYTES)) throw new RangeError('publicKey must be an ML-DSA-65 public key');
   if (!isUint(e.nonce) || !isUint(e.timestamp)) throw new RangeError('nonce and timestamp must be non-negative safe integers');
-  return plain(packr.pack([FORMAT_VERSION, e.instance, e.method, e.input, e.gasLimit, e.publicKey, e.nonce, e.timestamp]));
+  return pack([FORMAT_VERSION, e.instance, e.method, e.input, e.gasLimit, e.publicKey, e.nonce, e.timestamp]);
 }
 
 /** The bytes a call signature covers: u8 len ‖ CALL_DOMAIN ‖ u32be len ‖ body. */
 export function callSigningPayload(body: Uint8Array): Uint8Array {
-  return framed(CALL_DOMAIN, body);
+  return domainPayload(CALL_DOMAIN, body);
 }
 
 /** The wire form of a signed call: msgpack [1, body, signature]. */
 export function encodeSignedCall(body: Uint8Array, signature: Uint8Array): SignedCall {
-  if (signature.byteLength !== MLDSA65_SIGNATURE_BYTES) throw new RangeError(`signature must be ${MLDSA65_SIGNATURE_BYTES} bytes`);
-  const bytes = plain(packr.pack([FORMAT_VERSION, body, signature]));
-  const parsed = decodeSignedCall(bytes);
+  const parsed = decodeSignedCall(encodeSigned(body, signature));
   if (parsed === null) throw new RangeError('not a valid call body');
   return parsed;
 }
@@ -91,10 +86,9 @@ export function signCall(secretKey: Uint8Array, e: CallEnvelope): SignedCall {
 /** Parses untrusted bytes (structure only, not the signature): the signed call, or null. */
 export function decodeSignedCall(bytes: Uint8Array): SignedCall | null {
   if (!(bytes instanceof Uint8Array) || bytes.byteLength > MAX_SIGNED_CALL_BYTES) return null;
-  const outer = unpack(bytes);
-  if (outer === null || outer.length !== 3 || outer[0] !== FORMAT_VERSION) return null;
-  const [, body, signature] = outer;
-  if (!isBytes(body, MAX_SIGNED_CALL_BYTES) || !isBytes(signature, MLDSA65_SIGNATURE_BYTES, MLDSA65_SIGNATURE_BYTES)) return null;
+  const signed = decodeSigned(bytes); // its body is within MAX_SIGNED_CALL_BYTES, as `bytes` is
+  if (signed === null) return null;
+  const { body, signature } = signed;
   const f = unpack(body);
   if (f === null || f.length !== 8 || f[0] !== FORMAT_VERSION) return null;
   const [, instance, method, input, gasLimit, publicKey, nonce, timestamp] = f;
@@ -102,7 +96,7 @@ export function decodeSignedCall(bytes: Uint8Array): SignedCall | null {
   if (!isUint(gasLimit, MAX_GAS_LIMIT) || gasLimit < 1 || !isBytes(publicKey, MLDSA65_PUBLIC_KEY_BYTES, MLDSA65_PUBLIC_KEY_BYTES)) return null;
   if (!isUint(nonce) || !isUint(timestamp)) return null;
   const envelope = { instance: plain(instance), method, input: plain(input), gasLimit, publicKey: plain(publicKey), nonce, timestamp };
-  return { envelope, body: plain(body), signature: plain(signature), bytes: plain(bytes) };
+  return { envelope, body, signature, bytes: plain(bytes) };
 }
 
 /** The signature check of a call, for the node's crypto pool (`CryptoPool.verify`). */
@@ -112,7 +106,7 @@ export function callSignatureCheck(s: SignedCall): { publicKey: Uint8Array; mess
 
 /** The bytes whose BLAKE3 is the call id: u8 len ‖ CALL_ID_DOMAIN ‖ u32be len ‖ signed bytes. */
 export function callIdPayload(s: SignedCall): Uint8Array {
-  return framed(CALL_ID_DOMAIN, s.bytes);
+  return domainPayload(CALL_ID_DOMAIN, s.bytes);
 }
 
 /** The call id of a signed call (synchronous BLAKE3; a node hashes large calls in its pool). */
@@ -135,10 +129,10 @@ export function callTaskOf(s: SignedCall): CallTask {
 export function encodeReceipt(r: Receipt): Uint8Array {
   const status = CALL_STATUSES.indexOf(r.status);
   if (status < 0) throw new RangeError(`unknown status ${r.status}`);
-  return plain(packr.pack([
+  return pack([
     FORMAT_VERSION, status, r.gasUsed, r.returnData, r.events.map((e) => [e.topic, e.data]), r.writes.map((w) => [w.key, w.value]),
     r.version, r.stateHash, r.error === undefined ? null : r.error.slice(0, 2 * MAX_REVERT_BYTES),
-  ]));
+  ]);
 }
 
 /** A receipt from untrusted bytes, every field within the runtime's caps; null when malformed. */
@@ -183,28 +177,4 @@ export function decodeWrites(raw: unknown): StateWrite[] | null {
     out.push({ key: plain(w[0]), value: w[1] === null ? null : plain(w[1] as Uint8Array) });
   }
   return out;
-}
-
-function framed(domain: string, body: Uint8Array): Uint8Array {
-  const d = utf8.encode(domain);
-  const out = new Uint8Array(1 + d.byteLength + 4 + body.byteLength);
-  out[0] = d.byteLength;
-  out.set(d, 1);
-  new DataView(out.buffer).setUint32(1 + d.byteLength, body.byteLength);
-  out.set(body, 5 + d.byteLength);
-  return out;
-}
-
-/** A plain Uint8Array copy (msgpackr hands out Buffers that share a pool). */
-function plain(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(bytes);
-}
-
-function unpack(bytes: Uint8Array): unknown[] | null {
-  try {
-    const raw: unknown = unpackr.unpack(bytes);
-    return Array.isArray(raw) ? raw : null;
-  } catch {
-    return null; // malformed msgpack: the caller counts the drop
-  }
 }

@@ -40,7 +40,21 @@ export interface ContractCode {
 export interface CodeSource {
   get(key: string, load: () => CodeRecord | null): ContractCode | null;
   /** Instances created and reused calls so far. */
-  totals(): { created: number; reused: number };
+  totals(): InstanceCounts;
+}
+
+/** Instances a contract created and calls a reused instance served. */
+export interface InstanceCounts { created: number; reused: number }
+
+/** The counts of `contracts` added up: what a CodeSource's totals() reports over its entries. */
+export function sumCounts(contracts: Iterable<{ readonly counts: InstanceCounts }>): InstanceCounts {
+  let created = 0;
+  let reused = 0;
+  for (const c of contracts) {
+    created += c.counts.created;
+    reused += c.counts.reused;
+  }
+  return { created, reused };
 }
 
 /** The instance could not be created: its start function trapped, ran out of gas, or called the host. */
@@ -55,7 +69,7 @@ export class CompiledContract implements ContractCode {
   readonly #memory: { initial: number; maximum: number };
   #idle: Ready | null = null;
   /** Instances created and calls served by a reused one: for tests and stats. */
-  readonly counts = { created: 0, reused: 0 };
+  readonly counts: InstanceCounts = { created: 0, reused: 0 };
   /** Bytes an idle instance holds at most: its memory and its snapshot. */
   readonly footprint: number;
 
@@ -129,14 +143,8 @@ export class CodeCache implements CodeSource {
   constructor(readonly capacity = 64, readonly maxBytes = 256 * 1024 * 1024) {}
 
   /** Instances created and reused calls over every cached contract. */
-  totals(): { created: number; reused: number } {
-    let created = 0;
-    let reused = 0;
-    for (const c of this.#entries.values()) {
-      created += c.counts.created;
-      reused += c.counts.reused;
-    }
-    return { created, reused };
+  totals(): InstanceCounts {
+    return sumCounts(this.#entries.values());
   }
 
   /** The compiled contract for `key`, compiling `load()` on a miss; null when load() has nothing. */

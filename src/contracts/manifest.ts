@@ -6,11 +6,11 @@
  * value of a mutable record keyed by (owner, manifestSalt(name)) and indexes it in the multi-writer
  * set of each tag (tagTopic), with the wasm itself as immutable content under its code hash.
  */
-import { Packr, Unpackr } from 'msgpackr';
 // primitives, not the crypto index: workers may import this module and must not load the pool.
-import { blake3, MLDSA65_PUBLIC_KEY_BYTES, MLDSA65_SIGNATURE_BYTES, mldsaSign, mldsaVerify } from '../crypto/primitives.js';
+import { blake3, MLDSA65_PUBLIC_KEY_BYTES, mldsaSign, mldsaVerify } from '../crypto/primitives.js';
 import { ABI_TYPES, type AbiType } from './encoding.js';
 import { MAX_METHODS, METHOD_NAME } from './limits.js';
+import { decodeSigned, domainPayload, encodeSigned, pack, plain, unpack } from './signed.js';
 
 /** Domain tag of manifest signatures. */
 export const MANIFEST_DOMAIN = 'zhtp-dht/v1/contract-manifest';
@@ -63,8 +63,6 @@ export interface SignedManifest {
 }
 
 const FORMAT_VERSION = 1;
-const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true });
-const unpackr = new Unpackr({ useRecords: false, moreTypes: false, mapsAsObjects: false });
 const utf8 = new TextEncoder();
 
 /** What is wrong with a manifest, or null. */
@@ -103,18 +101,12 @@ export function encodeManifestBody(m: ContractManifest): Uint8Array {
   const p = problem(m);
   if (p !== null) throw new RangeError(`invalid manifest: ${p}`);
   const abi = m.abi.map((f) => [f.name, f.inputs.map((i) => [i.name, i.type]), f.outputs.map((o) => [o.name, o.type]), f.readonly]);
-  return plain(packr.pack([FORMAT_VERSION, m.name, m.version, m.tags, abi, m.owner, m.meterVersion, m.codeHash]));
+  return pack([FORMAT_VERSION, m.name, m.version, m.tags, abi, m.owner, m.meterVersion, m.codeHash]);
 }
 
 /** The bytes a manifest signature covers: u8 len ‖ MANIFEST_DOMAIN ‖ u32be len ‖ body. */
 export function manifestSigningPayload(body: Uint8Array): Uint8Array {
-  const domain = utf8.encode(MANIFEST_DOMAIN);
-  const out = new Uint8Array(1 + domain.byteLength + 4 + body.byteLength);
-  out[0] = domain.byteLength;
-  out.set(domain, 1);
-  new DataView(out.buffer).setUint32(1 + domain.byteLength, body.byteLength);
-  out.set(body, 5 + domain.byteLength);
-  return out;
+  return domainPayload(MANIFEST_DOMAIN, body);
 }
 
 /**
@@ -128,8 +120,7 @@ export function signManifest(secretKey: Uint8Array, m: ContractManifest): Uint8A
 
 /** The wire form: msgpack [1, body, signature]. Throws RangeError over MAX_MANIFEST_BYTES. */
 export function encodeSignedManifest(body: Uint8Array, signature: Uint8Array): Uint8Array {
-  if (signature.byteLength !== MLDSA65_SIGNATURE_BYTES) throw new RangeError(`signature must be ${MLDSA65_SIGNATURE_BYTES} bytes`);
-  const out = plain(packr.pack([FORMAT_VERSION, body, signature]));
+  const out = encodeSigned(body, signature);
   if (out.byteLength > MAX_MANIFEST_BYTES) throw new RangeError(`manifest of ${out.byteLength} bytes, over ${MAX_MANIFEST_BYTES}`);
   return out;
 }
@@ -137,10 +128,9 @@ export function encodeSignedManifest(body: Uint8Array, signature: Uint8Array): U
 /** Parses untrusted bytes (structure only, not the signature): the manifest, or null. */
 export function decodeSignedManifest(bytes: Uint8Array): SignedManifest | null {
   if (bytes.byteLength > MAX_MANIFEST_BYTES) return null;
-  const outer = unpack(bytes);
-  if (outer === null || outer.length !== 3 || outer[0] !== FORMAT_VERSION) return null;
-  const [, body, signature] = outer;
-  if (!(body instanceof Uint8Array) || !(signature instanceof Uint8Array) || signature.byteLength !== MLDSA65_SIGNATURE_BYTES) return null;
+  const signed = decodeSigned(bytes);
+  if (signed === null) return null;
+  const { body, signature } = signed;
   const f = unpack(body);
   if (f === null || f.length !== 8 || f[0] !== FORMAT_VERSION || !Array.isArray(f[4])) return null;
   const abi = (f[4] as unknown[]).map((x) => {
@@ -150,7 +140,7 @@ export function decodeSignedManifest(bytes: Uint8Array): SignedManifest | null {
   });
   const manifest = { name: f[1], version: f[2], tags: f[3], abi, owner: f[5], meterVersion: f[6], codeHash: f[7] } as ContractManifest;
   if (problem(manifest) !== null) return null;
-  return { manifest: { ...manifest, owner: plain(manifest.owner), codeHash: plain(manifest.codeHash) }, body: plain(body), signature: plain(signature) };
+  return { manifest: { ...manifest, owner: plain(manifest.owner), codeHash: plain(manifest.codeHash) }, body, signature };
 }
 
 /** The signature check of a manifest, for the node's crypto pool (`CryptoPool.verify`). */
@@ -176,18 +166,4 @@ export function manifestSalt(name: string): Uint8Array {
 /** The multi-writer set topic of a tag in part 2 (see src/values setKey). */
 export function tagTopic(tag: string): string {
   return `contract-tag:${tag}`;
-}
-
-/** A plain Uint8Array copy (msgpackr hands out Buffers that share a pool). */
-function plain(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(bytes);
-}
-
-function unpack(bytes: Uint8Array): unknown[] | null {
-  try {
-    const raw: unknown = unpackr.unpack(bytes);
-    return Array.isArray(raw) ? raw : null;
-  } catch {
-    return null; // malformed msgpack: the caller counts the drop
-  }
 }

@@ -11,6 +11,6 @@ export type { BinaryenApi } from './binaryen.js';
 export { InvalidContractError } from './errors.js';
 export { IrShapes } from './walk.js';
 export { meterContract, type MeterOutcome, type MeteredModule } from './meter.js';
-export { CodeCache, type CodeSource, type ContractCode, type LiveInstance, StartFailure } from './instance.js';
+export { CodeCache, type CodeSource, type ContractCode, type InstanceCounts, type LiveInstance, StartFailure, sumCounts } from './instance.js';
 export { type CallContext, type HostBinding, hostFunctions } from './host.js';
 export { checkUpdate, type UpdateCheck, type UpdateVerdict } from './audit.js';

@@ -4,36 +4,33 @@
  * Prometheus text that parses, the live stream, and a fuzz of random paths and bodies that
  * must leave the node up.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiServer, readToken } from '../../src/api/index.js';
+import { type ApiServer, readToken } from '../../src/api/index.js';
 import { blake3 } from '../../src/crypto/index.js';
 import { idToHex } from '../../src/id/index.js';
 import type { DhtNode } from '../../src/node/index.js';
-import { createTestnet, type Testnet } from '../helpers/index.js';
+import { type ApiTestnet, apiTestnet } from '../helpers/api.js';
+import type { Testnet } from '../helpers/index.js';
 
+let testnet: ApiTestnet;
 let net: Testnet;
 let node: DhtNode;
 let api: ApiServer;
 let tokenDir: string;
 
 beforeAll(async () => {
-  net = await createTestnet(5);
-  node = net.nodes[0]!;
-  tokenDir = mkdtempSync(join(tmpdir(), 'zhtp-api-'));
-  api = new ApiServer({ node, port: 0, hosts: ['127.0.0.1', '::1'], tokenDir, maxJsonBytes: 64 * 1024, maxUploadBytes: 4 * 1024 * 1024, streamInterval: 200 });
-  await api.start();
+  testnet = await apiTestnet(5, {
+    prefix: 'zhtp-api-',
+    api: { hosts: ['127.0.0.1', '::1'], maxJsonBytes: 64 * 1024, maxUploadBytes: 4 * 1024 * 1024, streamInterval: 200 },
+  });
+  ({ net, node, api, dir: tokenDir } = testnet);
 });
 
-afterAll(async () => {
-  await api?.stop();
-  await net?.destroy();
-  if (tokenDir !== undefined) rmSync(tokenDir, { recursive: true, force: true });
-});
+afterAll(() => testnet?.destroy());
 
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
 

@@ -5,35 +5,29 @@
  * calls and queries with arguments given as JSON (`args` + `types`) or raw (`input`). Also the 4xx
  * answers of bad fields, 501 from a node without a contract engine, and the contract series in /metrics.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiServer } from '../../src/api/index.js';
 import { EXAMPLE_CONTRACTS, encodeArgs, exampleContract } from '../../src/contracts/index.js';
 import { idToHex } from '../../src/id/index.js';
 import type { DhtNode } from '../../src/node/index.js';
-import { createTestnet, type Testnet } from '../helpers/index.js';
+import { type ApiTestnet, apiTestnet } from '../helpers/api.js';
+import type { Testnet } from '../helpers/index.js';
 
+let testnet: ApiTestnet;
 let net: Testnet;
 let node: DhtNode;
 let api: ApiServer;
 let tokenDir: string;
 
 beforeAll(async () => {
-  net = await createTestnet(4, { contracts: { threads: 1 } });
-  node = net.nodes[0]!;
-  tokenDir = mkdtempSync(join(tmpdir(), 'zhtp-api-contracts-'));
-  api = new ApiServer({ node, port: 0, hosts: ['127.0.0.1'], tokenDir });
-  await api.start();
+  testnet = await apiTestnet(4, { prefix: 'zhtp-api-contracts-', testnet: { contracts: { threads: 1 } } });
+  ({ net, node, api, dir: tokenDir } = testnet);
 }, 120_000);
 
-afterAll(async () => {
-  await api?.stop();
-  await net?.destroy();
-  if (tokenDir !== undefined) rmSync(tokenDir, { recursive: true, force: true });
-});
+afterAll(() => testnet?.destroy());
 
 interface Reply { status: number; body: Record<string, unknown>; text: string }
 

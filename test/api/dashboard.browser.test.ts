@@ -6,16 +6,15 @@
  * violation, and saves docs/dashboard.png. Without /usr/bin/chromium the test is skipped, except
  * under CI, where it fails: CI must install the browser (.ci/run does).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiServer } from '../../src/api/index.js';
+import type { ApiServer } from '../../src/api/index.js';
 import { idToHex } from '../../src/id/index.js';
 import type { DhtNode } from '../../src/node/index.js';
-import { createTestnet, type Testnet } from '../helpers/index.js';
+import { type ApiTestnet, apiTestnet } from '../helpers/api.js';
+import type { Testnet } from '../helpers/index.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
@@ -69,19 +68,16 @@ async function signIn(page: Page, token: string): Promise<void> {
 }
 
 describe('the dashboard in Chromium', () => {
+  let testnet: ApiTestnet | undefined;
   let net: Testnet | undefined;
   let node: DhtNode;
   let server: ApiServer | undefined;
   let browser: Browser | undefined;
-  let tokenDir: string | undefined;
 
   beforeAll(async () => {
     if (!HAVE_CHROMIUM) return; // the test below skips, or fails in CI
-    net = await createTestnet(5);
-    node = net.nodes[0]!;
-    tokenDir = mkdtempSync(join(tmpdir(), 'zhtp-dashboard-'));
-    server = new ApiServer({ node, port: 0, hosts: ['127.0.0.1'], tokenDir });
-    await server.start();
+    testnet = await apiTestnet(5, { prefix: 'zhtp-dashboard-' });
+    ({ net, node, api: server } = testnet);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'], timeout: WAIT_MS });
   });
 
@@ -89,12 +85,7 @@ describe('the dashboard in Chromium', () => {
     try {
       await browser?.close();
     } finally {
-      try {
-        await server?.stop();
-      } finally {
-        await net?.destroy();
-        if (tokenDir !== undefined) rmSync(tokenDir, { recursive: true, force: true });
-      }
+      await testnet?.destroy();
     }
   });
 

@@ -4,12 +4,9 @@
  * a value the node may not read, POST /zk/values for a value proven elsewhere (and refusals of
  * tampered ones), the 4xx answers of bad fields, and the ZK series in /metrics.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiServer } from '../../src/api/index.js';
+import type { ApiServer } from '../../src/api/index.js';
 import { kemWrap } from '../../src/crypto/index.js';
 import { idToHex } from '../../src/id/index.js';
 import type { DhtNode } from '../../src/node/index.js';
@@ -17,26 +14,20 @@ import { SeededRandom } from '../../src/util/index.js';
 import {
   buildZkValue, encodeZkValue, fieldToBytes, Groth16Prover, MAX_ZK_DATA_BYTES, ownerCommitment, randomZkOwner, type ZkWorkers,
 } from '../../src/zk/index.js';
-import { createTestnet, type Testnet } from '../helpers/index.js';
+import { type ApiTestnet, apiTestnet } from '../helpers/api.js';
+import type { Testnet } from '../helpers/index.js';
 
+let testnet: ApiTestnet;
 let net: Testnet;
 let node: DhtNode;
 let api: ApiServer;
-let tokenDir: string;
 
 beforeAll(async () => {
-  net = await createTestnet(5);
-  node = net.nodes[0]!;
-  tokenDir = mkdtempSync(join(tmpdir(), 'zhtp-api-zk-'));
-  api = new ApiServer({ node, port: 0, hosts: ['127.0.0.1'], tokenDir });
-  await api.start();
+  testnet = await apiTestnet(5, { prefix: 'zhtp-api-zk-' });
+  ({ net, node, api } = testnet);
 }, 120_000);
 
-afterAll(async () => {
-  await api?.stop();
-  await net?.destroy();
-  if (tokenDir !== undefined) rmSync(tokenDir, { recursive: true, force: true });
-});
+afterAll(() => testnet?.destroy());
 
 interface Reply { status: number; body: Record<string, unknown> }
 

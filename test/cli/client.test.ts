@@ -4,19 +4,18 @@
  * HTTP API on a free port, plus a lone node (no contacts) with an API of its own for `health`.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiServer } from '../../src/api/index.js';
 import { EXIT } from '../../src/cli/index.js';
 import { idToHex } from '../../src/id/index.js';
 import type { DhtNode } from '../../src/node/index.js';
-import { createTestnet, type Testnet } from '../helpers/index.js';
+import { type ApiTestnet, apiTestnet } from '../helpers/api.js';
 import { cli } from './io.js';
 
-let net: Testnet;
+let testnet: ApiTestnet;
 let node: DhtNode;
 let api: ApiServer;
 let loneApi: ApiServer;
@@ -24,22 +23,17 @@ let root: string;
 let dataDir: string;
 
 beforeAll(async () => {
-  net = await createTestnet(3);
-  node = net.nodes[0]!;
+  testnet = await apiTestnet(3, { prefix: 'zhtp-cli-client-', tokenIn: 'dataDir' });
+  ({ node, api, dir: root } = testnet);
   dataDir = node.options.dataDir!;
-  api = new ApiServer({ node, port: 0, hosts: ['127.0.0.1'] });
-  await api.start();
-  const lone = await net.addNode({ bootstrap: [] });
+  const lone = await testnet.net.addNode({ bootstrap: [] });
   loneApi = new ApiServer({ node: lone, port: 0, hosts: ['127.0.0.1'] });
   await loneApi.start();
-  root = mkdtempSync(join(tmpdir(), 'zhtp-cli-client-'));
 });
 
 afterAll(async () => {
-  await api?.stop();
   await loneApi?.stop();
-  await net?.destroy();
-  if (root !== undefined) rmSync(root, { recursive: true, force: true });
+  await testnet?.destroy();
 });
 
 /** --api and --data of node 0. */

@@ -4,36 +4,30 @@
  * with an ABI file, find and info, an instance, calls and queries with JSON arguments and decoded
  * results (a revert exits 1), --json documents, and the usage errors (exit 2).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiServer } from '../../src/api/index.js';
+import type { ApiServer } from '../../src/api/index.js';
 import { EXIT } from '../../src/cli/index.js';
 import { EXAMPLE_CONTRACTS, exampleContract } from '../../src/contracts/index.js';
 import { idToHex } from '../../src/id/index.js';
 import type { DhtNode } from '../../src/node/index.js';
-import { createTestnet, type Testnet } from '../helpers/index.js';
+import { type ApiTestnet, apiTestnet } from '../helpers/api.js';
+import type { Testnet } from '../helpers/index.js';
 import { cli } from './io.js';
 
+let testnet: ApiTestnet;
 let net: Testnet;
 let node: DhtNode;
 let api: ApiServer;
 let root: string;
 
 beforeAll(async () => {
-  net = await createTestnet(3, { contracts: { threads: 1 } });
-  node = net.nodes[0]!;
-  api = new ApiServer({ node, port: 0, hosts: ['127.0.0.1'] });
-  await api.start();
-  root = mkdtempSync(join(tmpdir(), 'zhtp-cli-contract-'));
+  testnet = await apiTestnet(3, { prefix: 'zhtp-cli-contract-', testnet: { contracts: { threads: 1 } }, tokenIn: 'dataDir' });
+  ({ net, node, api, dir: root } = testnet);
 }, 120_000);
 
-afterAll(async () => {
-  await api?.stop();
-  await net?.destroy();
-  if (root !== undefined) rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => testnet?.destroy());
 
 /** --api and --data of node 0. */
 const target = (): string[] => ['--api', api.url, '--data', node.options.dataDir!];

@@ -4,35 +4,29 @@
  * offline proof with an owner key file, its offline verification (and refusal once tampered with),
  * storing it with `zk put --value`, and the usage errors (exit 2).
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiServer } from '../../src/api/index.js';
+import type { ApiServer } from '../../src/api/index.js';
 import { EXIT } from '../../src/cli/index.js';
 import type { DhtNode } from '../../src/node/index.js';
 import { decodeZkOwner, decodeZkValue, encodeZkValue } from '../../src/zk/index.js';
-import { createTestnet, type Testnet } from '../helpers/index.js';
+import { type ApiTestnet, apiTestnet } from '../helpers/api.js';
+import type { Testnet } from '../helpers/index.js';
 import { cli } from './io.js';
 
+let testnet: ApiTestnet;
 let net: Testnet;
 let node: DhtNode;
 let api: ApiServer;
 let root: string;
 
 beforeAll(async () => {
-  net = await createTestnet(3);
-  node = net.nodes[0]!;
-  api = new ApiServer({ node, port: 0, hosts: ['127.0.0.1'] });
-  await api.start();
-  root = mkdtempSync(join(tmpdir(), 'zhtp-cli-zk-'));
+  testnet = await apiTestnet(3, { prefix: 'zhtp-cli-zk-', tokenIn: 'dataDir' });
+  ({ net, node, api, dir: root } = testnet);
 }, 120_000);
 
-afterAll(async () => {
-  await api?.stop();
-  await net?.destroy();
-  if (root !== undefined) rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => testnet?.destroy());
 
 /** --api and --data of node 0. */
 const target = (): string[] => ['--api', api.url, '--data', node.options.dataDir!];
