@@ -4,7 +4,7 @@ export type { DhtNodeOptions, ResolvedOptions, ContractsInit } from './options.j
 export type { PutResult, GetResult, PutOptions } from './operations.js';
 export type { DhtStats, ExtendedStats } from './stats.js';
 export { estimateNetworkSize } from './stats.js';
-export { refreshBuckets, TableMaintainer, type MaintainerCounters } from './maintenance.js';
+export { Rebootstrap, refreshBuckets, TableMaintainer, type MaintainerCounters } from './maintenance.js';
 export { createTestnet, type Testnet, type TestnetOptions } from './testnet.js';
 export { PoolHandshake } from './handshake.js';
 export { RecordBook, type RecordCounters } from './records.js';

@@ -15,7 +15,7 @@
 import { type Contact, type Id, randomIdInBucket } from '../id/index.js';
 import type { RoutingEntry, RoutingTable } from '../routing/index.js';
 import type { Rpc } from '../rpc/index.js';
-import { type Address, type Clock, minute } from '../util/index.js';
+import { type Address, type Clock, minute, REBOOTSTRAP_SHARE } from '../util/index.js';
 import { FLAG_EPHEMERAL, type Message } from '../wire/index.js';
 
 /** A contact seen this recently is considered good without a ping (BEP 5: 15 min). */
@@ -131,5 +131,37 @@ export async function refreshBuckets(
     table.touchBucket(index, now);
     await lookup(randomIdInBucket(table.self, index, randomBytes));
     if (!running()) return;
+  }
+}
+
+/**
+ * When to bootstrap again (self-healing): while the table holds fewer than REBOOTSTRAP_SHARE of k
+ * contacts, at the next maintenance tick; after a bootstrap that added nothing (a network smaller
+ * than that, or every bootstrap peer gone), the wait doubles, from one tick up to `maxWait`, so a
+ * small network is not re-bootstrapped every minute. Any growth resets the wait. Shared by the
+ * UDP node and the simulator.
+ */
+export class Rebootstrap {
+  readonly #k: number;
+  readonly #tick: number;
+  readonly #maxWait: number;
+  #wait = 0;
+  #next = 0;
+
+  constructor(k: number, tick: number, maxWait: number) {
+    this.#k = k;
+    this.#tick = tick;
+    this.#maxWait = Math.max(tick, maxWait);
+  }
+
+  /** True when a table of `size` contacts should bootstrap again now. */
+  due(size: number, now: number): boolean {
+    return size < REBOOTSTRAP_SHARE * this.#k && now >= this.#next;
+  }
+
+  /** A bootstrap took the table from `before` to `after` contacts. */
+  done(before: number, after: number, now: number): void {
+    this.#wait = after > before ? 0 : Math.min(this.#maxWait, Math.max(this.#tick, 2 * this.#wait));
+    this.#next = now + this.#wait;
   }
 }

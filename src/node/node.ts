@@ -14,11 +14,11 @@ import { RoutingTable } from '../routing/index.js';
 import { Rpc } from '../rpc/index.js';
 import { Store } from '../storage/index.js';
 import { SecureChannel, type Transport, UdpTransport } from '../transport/index.js';
-import { type Address, DhtError, formatAddress, REBOOTSTRAP_SHARE, type Timer } from '../util/index.js';
+import { type Address, DhtError, formatAddress, type Timer } from '../util/index.js';
 import { handleRequest } from './handlers.js';
 import { PoolHandshake } from './handshake.js';
 import { WriteTokens } from './tokens.js';
-import { refreshBuckets, TableMaintainer } from './maintenance.js';
+import { Rebootstrap, refreshBuckets, TableMaintainer } from './maintenance.js';
 import { RecordBook } from './records.js';
 import { get, type GetResult, type OperationsContext, put, type PutOptions, type PutResult, runLookup } from './operations.js';
 import { getStream, type GetStreamOptions, putStream, type PutStreamOptions, type PutStreamResult } from './content.js';
@@ -59,6 +59,7 @@ type Running = {
   readonly ops: OperationsContext;
   readonly replicator: Replicator | null;
   readonly contracts: NodeContracts;
+  readonly rebootstrap: Rebootstrap;
   readonly timers: Timer[];
 };
 
@@ -197,11 +198,12 @@ export class DhtNode {
       disabled: o.ephemeral ? 'an ephemeral client runs no contract engine' : 'this node runs no contract engine (options.contracts is false)',
     });
     rpc.setContractHandler((request, from) => contracts.handle(request, from));
+    const rebootstrap = new Rebootstrap(o.k, o.maintenanceInterval, o.refreshInterval);
     const timers = [o.clock.setInterval(() => void this.#maintain(), o.maintenanceInterval)];
     const eventLoop = monitorEventLoopDelay({ resolution: 10 });
     eventLoop.enable();
     this.#running = {
-      self, identity, pools, records, handshake, eventLoop, record, transport, channel, rpc, table, maintainer, store, ops, replicator, contracts, timers,
+      self, identity, pools, records, handshake, eventLoop, record, transport, channel, rpc, table, maintainer, store, ops, replicator, contracts, rebootstrap, timers,
     };
   }
 
@@ -460,10 +462,12 @@ export class DhtNode {
     if (s === null) return;
     // Self-healing: a node left with almost no contacts (they all left, or its bootstrap died while
     // it joined) joins again through its bootstrap peers and saved contacts.
-    if (s.table.size < REBOOTSTRAP_SHARE * this.options.k) {
+    if (s.rebootstrap.due(s.table.size, this.options.clock.now())) {
       s.maintainer.counters.rebootstraps++;
-      await this.bootstrap().catch(() => {}); // nobody answered: tried again next tick
+      const before = s.table.size;
+      await this.bootstrap().catch(() => {}); // nobody answered: tried again later
       if (this.#running !== s) return;
+      s.rebootstrap.done(before, s.table.size, this.options.clock.now());
     }
     await refreshBuckets(s.table, this.options.clock, this.options.refreshInterval, (n) => this.options.random.bytes(n),
       (target) => runLookup(s.ops, target), () => this.#running === s);

@@ -10,13 +10,13 @@
 import { blake3, keyedBlake3 } from '../crypto/index.js';
 import { type Contact, type Id, type Key, type NodeId, idEquals, shareContact } from '../id/index.js';
 import { driveDisjointLookup, driveLookup, Lookup, type DisjointResult, type LookupResult, type QueryAnswer } from '../lookup/index.js';
-import { refreshBuckets, TableMaintainer } from '../node/index.js';
+import { Rebootstrap, refreshBuckets, TableMaintainer } from '../node/index.js';
 import { auditKey, placementOrder, Replicator } from '../replication/index.js';
 import { RoutingTable, type RoutingTableInit } from '../routing/index.js';
 import { Rpc } from '../rpc/index.js';
 import { SELF_SOURCE } from '../storage/index.js';
 import {
-  type Address, bytesEqual, DhtError, K_BUCKET_SIZE, LOOKUP_ALPHA, LOOKUP_SEED_FACTOR, REBOOTSTRAP_SHARE, SeededRandom, type Timer,
+  type Address, bytesEqual, DhtError, K_BUCKET_SIZE, LOOKUP_ALPHA, LOOKUP_SEED_FACTOR, SeededRandom, type Timer,
 } from '../util/index.js';
 import { type Request, type ResponseBody, ValueKind } from '../wire/index.js';
 import type { SimEndpoint, SimNetwork } from './network.js';
@@ -106,14 +106,19 @@ export class SimNode {
     }
     if (t?.maintenanceInterval != null && !this.adversary) {
       const refresh = t.refreshInterval;
+      const rebootstrap = new Rebootstrap(this.k, t.maintenanceInterval, refresh);
       let busy = false;
       this.#timers.push(clock.setInterval(() => {
         if (busy) return;
         busy = true;
         // DhtNode's self-healing: a node left with almost no contacts joins again.
-        if (this.table.size < REBOOTSTRAP_SHARE * this.k && this.#bootstraps.length > 0) {
+        if (this.#bootstraps.length > 0 && rebootstrap.due(this.table.size, clock.now())) {
           this.maintainer.counters.rebootstraps++;
-          void this.join(this.#bootstraps).finally(() => { busy = false; });
+          const before = this.table.size;
+          void this.join(this.#bootstraps).finally(() => {
+            rebootstrap.done(before, this.table.size, clock.now());
+            busy = false;
+          });
           return;
         }
         void refreshBuckets(this.table, clock, refresh, (n) => this.#random.bytes(n), (target) => this.lookup(target), () => this.#running)
