@@ -147,6 +147,8 @@ export class Rebootstrap {
   readonly #maxWait: number;
   #wait = 0;
   #next = 0;
+  /** The most contacts the table has held. */
+  #peak = 0;
 
   constructor(k: number, tick: number, maxWait: number) {
     this.#k = k;
@@ -154,9 +156,13 @@ export class Rebootstrap {
     this.#maxWait = Math.max(tick, maxWait);
   }
 
-  /** True when a table of `size` contacts should bootstrap again now. */
+  /**
+   * True when a table of `size` contacts should bootstrap again now: below k/2 and emptier than it
+   * has been (a network of fewer than k/2 nodes, whose tables never grow, is left alone).
+   */
   due(size: number, now: number): boolean {
-    return size < REBOOTSTRAP_SHARE * this.#k && now >= this.#next;
+    this.#peak = Math.max(this.#peak, size);
+    return size < REBOOTSTRAP_SHARE * this.#k && (size === 0 || size < this.#peak) && now >= this.#next;
   }
 
   /** A bootstrap took the table from `before` to `after` contacts. */
