@@ -177,7 +177,10 @@ export class DhtNode {
       replicator?.nodeLearned(c);
       peerEvent(c, 'added');
     };
-    maintainer.onRemoved = (c, reason) => peerEvent(c, 'removed', reason);
+    maintainer.onRemoved = (c, reason) => {
+      if (reason === 'failures') replicator?.nodeLost(c);
+      peerEvent(c, 'removed', reason);
+    };
     rpc.setObserver((message, from, authenticated) => {
       if (authenticated) this.#peers.seen(message.sender, o.clock.now());
       maintainer.observe(message, from, authenticated);

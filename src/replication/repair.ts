@@ -3,14 +3,16 @@
  * of the records this node holds (round-robin over the key space) and, for each, finds the r
  * nodes that should hold it (lookup + placement): its own publications are re-sent to them (the
  * holders refresh their TTL: republish); a record it holds for others is audited at each of
- * them, and sent to those that lack it (repair). A node that learns of a new close contact
- * queues the keys that contact should hold, ahead of the round-robin.
+ * them, and sent to those that lack it (repair); a target that does not answer is replaced by the
+ * next in placement order. Records are checked `concurrency` at a time. A node that learns of a
+ * new close contact, or sees one leave, queues the keys that contact should hold (or held) and
+ * checks them in a round of their own shortly after, ahead of the round-robin.
  */
 import type { Contact, Key } from '../id/index.js';
 import { compareDistance, idEquals, idToHex } from '../id/index.js';
 import type { RecordMeta, Store } from '../storage/index.js';
 import { SELF_SOURCE } from '../storage/index.js';
-import type { Clock, Timer } from '../util/index.js';
+import { type Clock, REPAIR_CONCURRENCY, REPAIR_URGENT_DELAY, type Timer } from '../util/index.js';
 import { ValueKind } from '../wire/index.js';
 import { AUDIT_NONCE_BYTES, auditPasses } from './audit.js';
 
@@ -42,15 +44,23 @@ export interface ReplicatorInit {
   republishInterval: number;
   /** Records handled per round at most (bounds the traffic of a node holding millions). */
   batch: number;
+  /** Records checked at once. Default REPAIR_CONCURRENCY. */
+  concurrency?: number;
+  /** Delay before queued keys are checked in a round of their own, ms. Default REPAIR_URGENT_DELAY. */
+  urgentDelay?: number;
 }
 
 /** Counters of the replicator (extended stats, docs/replication.md). */
 export interface ReplicationStats {
   rounds: number;
+  /** Rounds of queued keys only (a contact arrived or left). */
+  urgentRounds: number;
   checked: number;
   republished: number;
   /** Replicas created at nodes that lacked the record. */
   repaired: number;
+  /** Targets beyond the first r tried because one of those did not answer. */
+  fallbacks: number;
   auditsPassed: number;
   auditsFailed: number;
   auditsMissing: number;
@@ -68,16 +78,18 @@ export class Replicator {
   readonly #d: ReplicatorDeps;
   readonly #o: ReplicatorInit;
   readonly #stats: ReplicationStats = {
-    rounds: 0, checked: 0, republished: 0, repaired: 0, auditsPassed: 0, auditsFailed: 0, auditsMissing: 0, auditsSilent: 0, failures: 0,
+    rounds: 0, urgentRounds: 0, checked: 0, republished: 0, repaired: 0, fallbacks: 0, auditsPassed: 0, auditsFailed: 0, auditsMissing: 0, auditsSilent: 0, failures: 0,
     lastRoundMinHolders: 0, lastRoundMedianHolders: 0, lastRoundReplicated: 1,
   };
-  /** Keys to check ahead of the round-robin (a new close contact appeared). */
+  /** Keys to check ahead of the round-robin (a close contact appeared or left). */
   readonly #urgent = new Map<string, Key>();
   /** Where the round-robin resumes: the last key checked. */
   #cursor: Key | null = null;
   /** Own publications: key hex → last republish time. */
   readonly #republishedAt = new Map<string, number>();
   #timer: Timer | null = null;
+  /** The pending round of queued keys. */
+  #kick: Timer | null = null;
   #running: Promise<void> | null = null;
   #closed = false;
 
@@ -93,22 +105,24 @@ export class Replicator {
 
   /** Runs one round now (or joins the running one). */
   round(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    this.#running ??= this.#round().finally(() => { this.#running = null; });
-    return this.#running;
+    return this.#run(false);
   }
 
   /**
    * A contact joined the table: queue the held keys it is closer to than this node, so it gets
-   * them in the next round instead of a full cycle later. Scans at most `batch` keys.
+   * them within seconds instead of a full cycle later.
    */
   nodeLearned(c: Contact): void {
-    let scanned = 0;
-    for (const e of this.#d.store.entries()) {
-      if (++scanned > this.#o.batch) break;
-      if (e.replicas === 0) continue;
-      if (compareDistance(e.key, c.id, this.#d.self.id) < 0) this.#urgent.set(idToHex(e.key), e.key);
-    }
+    this.#queueCloser(c);
+  }
+
+  /**
+   * A contact left the table after failing to answer: queue the held keys it was closer to than
+   * this node. It was likely one of their holders, and the copy it took with it is replaced within
+   * seconds, before the other holders leave too (under churn they do: docs/simulation.md).
+   */
+  nodeLost(c: Contact): void {
+    this.#queueCloser(c);
   }
 
   stats(): ReplicationStats {
@@ -120,25 +134,70 @@ export class Replicator {
     this.#closed = true;
     this.#timer?.cancel();
     this.#timer = null;
+    this.#kick?.cancel();
+    this.#kick = null;
     await this.#running?.catch(() => {});
   }
 
-  async #round(): Promise<void> {
-    this.#stats.rounds++;
-    const holders: number[] = [];
-    let complete = 0;
-    for (const key of this.#pick()) {
-      if (this.#closed) break;
-      const found = this.#d.store.getCopy(key);
-      if (found === undefined || found.replicas === 0) continue;
-      try {
-        const live = await this.#check(key, found.value, found);
-        holders.push(live);
-        if (live >= found.replicas) complete++;
-      } catch {
-        this.#stats.failures++; // a lookup or RPC failure; the record is tried again next cycle
+  /** Queues the held keys (at most `batch` scanned) that `c` is closer to than this node. */
+  #queueCloser(c: Contact): void {
+    let scanned = 0;
+    let queued = false;
+    for (const e of this.#d.store.entries()) {
+      if (++scanned > this.#o.batch) break;
+      if (e.replicas === 0) continue;
+      if (compareDistance(e.key, c.id, this.#d.self.id) < 0) {
+        this.#urgent.set(idToHex(e.key), e.key);
+        queued = true;
       }
     }
+    if (queued) this.#scheduleUrgent();
+  }
+
+  /**
+   * Checks the queued keys `urgentDelay` from now, in a round of their own (once started: before
+   * that the next round takes them). A round still running when the time comes defers it again.
+   */
+  #scheduleUrgent(): void {
+    if (this.#timer === null || this.#kick !== null || this.#closed) return;
+    this.#kick = this.#d.clock.setTimeout(() => {
+      this.#kick = null;
+      if (this.#urgent.size === 0) return;
+      if (this.#running !== null) this.#scheduleUrgent();
+      else void this.#run(true);
+    }, this.#o.urgentDelay ?? REPAIR_URGENT_DELAY);
+  }
+
+  #run(urgentOnly: boolean): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#running ??= this.#round(urgentOnly).finally(() => { this.#running = null; });
+    return this.#running;
+  }
+
+  async #round(urgentOnly: boolean): Promise<void> {
+    if (urgentOnly) this.#stats.urgentRounds++;
+    else this.#stats.rounds++;
+    const holders: number[] = [];
+    let complete = 0;
+    const keys = this.#pick(urgentOnly);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < keys.length && !this.#closed) {
+        const key = keys[next++]!;
+        const found = this.#d.store.getCopy(key);
+        if (found === undefined || found.replicas === 0) continue;
+        try {
+          const live = await this.#check(key, found.value, found);
+          holders.push(live);
+          if (live >= found.replicas) complete++;
+        } catch {
+          this.#stats.failures++; // a lookup or RPC failure; the record is tried again next cycle
+        }
+      }
+    };
+    const concurrency = Math.max(1, this.#o.concurrency ?? REPAIR_CONCURRENCY);
+    await Promise.all(Array.from({ length: Math.min(concurrency, keys.length) }, worker));
+    if (urgentOnly) return; // the last-round figures describe full rounds
     holders.sort((a, b) => a - b);
     this.#stats.lastRoundReplicated = holders.length === 0 ? 1 : complete / holders.length;
     this.#stats.lastRoundMinHolders = holders[0] ?? 0;
@@ -146,14 +205,15 @@ export class Replicator {
   }
 
   /**
-   * The urgent keys, then the next keys of the round-robin, `batch` in all, each once. Only the
-   * round-robin moves the cursor: urgent keys (anywhere in the key space) must not make it skip
-   * or repeat the keys between.
+   * The urgent keys, then (unless `urgentOnly`) the next keys of the round-robin, `batch` in all,
+   * each once. Only the round-robin moves the cursor: urgent keys (anywhere in the key space)
+   * must not make it skip or repeat the keys between.
    */
-  #pick(): Key[] {
+  #pick(urgentOnly: boolean): Key[] {
     const batch = this.#o.batch;
     const picked = [...this.#urgent.values()].slice(0, batch);
     for (const k of picked) this.#urgent.delete(idToHex(k));
+    if (urgentOnly) return picked;
     const seen = new Set(picked.map((k) => idToHex(k)));
     const after = this.#cursor;
     let cursor = after;
@@ -184,14 +244,24 @@ export class Replicator {
     const own = meta.origin === SELF_SOURCE;
     const republish = own && now - (this.#republishedAt.get(hex) ?? -Infinity) >= this.#o.republishInterval;
     if (republish) this.#republishedAt.set(hex, now);
+    const atTarget = async (c: Contact): Promise<boolean> => {
+      if (idEquals(c.id, this.#d.self.id)) return true;
+      if (!republish) return this.#repairAt(c, key, value, meta);
+      const sent = await this.#d.send(c, key, value, meta);
+      if (sent) this.#stats.republished++;
+      return sent;
+    };
+    // The first r targets at once; for each that does not hold the record after (silent, or
+    // refused it), the next in placement order, up to the placement window of 2r.
+    const limit = Math.min(targets.length, 2 * meta.replicas);
     let live = 0;
-    for (const c of targets.slice(0, meta.replicas)) {
-      if (idEquals(c.id, this.#d.self.id)) { live++; continue; }
-      if (republish) {
-        if (await this.#d.send(c, key, value, meta)) { live++; this.#stats.republished++; }
-        continue;
-      }
-      live += (await this.#repairAt(c, key, value, meta)) ? 1 : 0;
+    let tried = 0;
+    while (live < meta.replicas && tried < limit) {
+      const wave = targets.slice(tried, Math.min(limit, tried + meta.replicas - live));
+      if (tried > 0) this.#stats.fallbacks += wave.length;
+      tried += wave.length;
+      const held = await Promise.all(wave.map(atTarget));
+      live += held.filter(Boolean).length;
     }
     return live;
   }

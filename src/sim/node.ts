@@ -102,6 +102,7 @@ export class SimNode {
     if (this.replicator !== null) {
       const replicator = this.replicator;
       this.maintainer.onAdmitted = (c) => replicator.nodeLearned(c);
+      this.maintainer.onRemoved = (c, reason) => { if (reason === 'failures') replicator.nodeLost(c); };
       replicator.start();
     }
     if (t?.maintenanceInterval != null && !this.adversary) {
@@ -249,7 +250,8 @@ export class SimNode {
         try {
           const reply = await this.rpc.request(c, { type: 'AUDIT', key, nonce });
           return reply.type === 'AUDIT_PROOF' ? reply.proof : null;
-        } catch {
+        } catch (err) {
+          if (err instanceof DhtError && err.code === 'TIMEOUT') this.maintainer.failed(c);
           return null;
         }
       },

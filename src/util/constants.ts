@@ -39,6 +39,18 @@ export const LOOKUP_SLOW_PEER = 2 * second;
  */
 export const LOOKUP_SEED_FACTOR = 3;
 /**
+ * Records a replication round checks at once, each a lookup and up to r audits in flight. Checked
+ * one after another, a round of a node holding a few hundred records outlived its interval under
+ * churn (a lookup that meets departed nodes takes 5-15 s), and a record waited minutes between
+ * checks while its holders left (docs/simulation.md, lost keys).
+ */
+export const REPAIR_CONCURRENCY = 8;
+/**
+ * How soon after a holder is seen to leave (or a closer node to arrive) the keys it concerns are
+ * checked, in a round of their own: one such round at a time, so a burst of departures costs one.
+ */
+export const REPAIR_URGENT_DELAY = 5 * second;
+/**
  * A node whose routing table holds fewer than this share of k contacts bootstraps again at its
  * next maintenance tick (its bootstrap peers and saved contacts, then a lookup of its own id): a
  * node whose contacts all left, or whose bootstrap died while it joined, heals instead of staying

@@ -3,7 +3,7 @@
  * audits are fakes over a map of what each peer holds, the store is a real LMDB store in a
  * temporary folder, and time is a ManualClock. Audit proofs use the real keyed-BLAKE3 scheme.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { keyedBlake3 } from '../../src/crypto/index.js';
 import type { Contact, Key, NodeId } from '../../src/id/index.js';
 import { idToHex } from '../../src/id/index.js';
@@ -204,6 +204,55 @@ describe('Replicator: repair and audits', () => {
     expect(rep.stats()).toMatchObject({ auditsSilent: 1, auditsPassed: 2, repaired: 0, lastRoundMinHolders: 2, lastRoundReplicated: 0 });
   });
 
+  it('replaces a target that does not answer by the next in placement order', async () => {
+    const k = key(0x10);
+    const D = contact(0x04);
+    await hold(k);
+    for (const c of [A, B, C]) net.give(c, k, VALUE);
+    net.targets.set(idToHex(k), [A, B, C, D]);
+    net.behaviour.set(idToHex(B.id), 'silent');
+    const rep = replicator();
+    await rep.round();
+    expect(net.audits.map((a) => a.peer)).toEqual([A, B, C, D].map((c) => idToHex(c.id)));
+    expect(net.sends.map((x) => x.peer)).toEqual([idToHex(D.id)]);
+    expect(net.holds(D, k)).toBe(true);
+    expect(rep.stats()).toMatchObject({ auditsSilent: 1, auditsMissing: 1, repaired: 1, fallbacks: 1, lastRoundMinHolders: 3, lastRoundReplicated: 1 });
+  });
+
+  it('tries no further than the placement window of 2r targets', async () => {
+    const k = key(0x10);
+    const others = [4, 5, 6, 7].map((i) => contact(i));
+    await hold(k);
+    const all = [A, B, C, ...others];
+    net.targets.set(idToHex(k), all);
+    for (const c of all) net.behaviour.set(idToHex(c.id), 'silent');
+    const rep = replicator();
+    await rep.round();
+    expect(net.audits).toHaveLength(6); // r = 3: A, B, C, then the next three, not the seventh
+    expect(rep.stats()).toMatchObject({ auditsSilent: 6, fallbacks: 3, lastRoundMinHolders: 0 });
+  });
+
+  it('checks `concurrency` records at once', async () => {
+    for (const first of [0x10, 0x20, 0x30, 0x40, 0x50]) await hold(key(first));
+    const release: Array<() => void> = [];
+    const deps = net.deps(clock, store, SELF);
+    const rep = new Replicator({
+      ...deps,
+      targets: async (k, r, size) => {
+        await new Promise<void>((resolve) => release.push(resolve));
+        return deps.targets(k, r, size);
+      },
+    }, { interval: 10 * minute, republishInterval: hour, batch: 256, concurrency: 2 });
+    made.push(rep);
+    const round = rep.round();
+    await vi.waitFor(() => expect(release).toHaveLength(2));
+    release.splice(0, 1)[0]!(); // one check ends: the third starts, never more than two at once
+    await vi.waitFor(() => expect(release).toHaveLength(2));
+    while (release.length > 0) { release.splice(0).forEach((f) => f()); await new Promise((r) => setImmediate(r)); }
+    await round;
+    expect(rep.stats()).toMatchObject({ checked: 5, repaired: 15 });
+  });
+
   it('counts a failed lookup and goes on with the next record', async () => {
     const bad = key(0x10);
     const good = key(0x20);
@@ -330,6 +379,35 @@ describe('Replicator: batches, round-robin and new contacts', () => {
     expect(checked.slice(0, 6)).toEqual([0x01, 0x02, 0x03, 0x04, 0x01, 0x02]);
     // The round-robin resumes where it was (after 0x04), not after the last queued key.
     expect(checked.slice(6, 10)).toEqual([0x81, 0x82, 0x83, 0x01]);
+  });
+
+  it('checks the keys a departed contact was closer to than itself in a round of their own, urgentDelay later', async () => {
+    for (const first of [0x05, 0x06, 0x81, 0x82]) await hold(key(first));
+    const rep = replicator({ interval: 10 * minute, urgentDelay: 5000 });
+    rep.start();
+    rep.nodeLost(contact(0x00)); // closer than SELF (0xff…) to 0x05 and 0x06 only
+    rep.nodeLost(contact(0x01)); // the same keys: still one round
+    clock.advance(4999);
+    expect(net.targetCalls).toHaveLength(0);
+    clock.advance(1);
+    await vi.waitFor(() => expect(rep.stats().repaired).toBe(6)); // 3 targets each
+    expect(net.checked()).toEqual([0x05, 0x06]);
+    expect(rep.stats()).toMatchObject({ rounds: 0, urgentRounds: 1, checked: 2 });
+    // The round-robin was not moved: the next full round starts from the first key.
+    clock.advance(10 * minute);
+    await vi.waitFor(() => expect(rep.stats().rounds).toBe(1));
+    await rep.round();
+    expect(net.checked().slice(2, 4)).toEqual([0x05, 0x06]);
+  });
+
+  it('does not check queued keys early before it is started (the next round takes them)', async () => {
+    await hold(key(0x05));
+    const rep = replicator({ urgentDelay: 5000 });
+    rep.nodeLost(contact(0x00));
+    clock.advance(minute);
+    expect(net.targetCalls).toHaveLength(0);
+    await rep.round();
+    expect(net.checked()).toEqual([0x05]);
   });
 
   it('stops running rounds once closed', async () => {
