@@ -152,7 +152,10 @@ export class NodeMetrics {
     x.one('zhtp_storage_utilization', 'gauge', 'Stored bytes / storage cap, 0..1.', s.storageUtilization);
     if (e.replication !== null) {
       const r = e.replication;
-      x.one('zhtp_replication_rounds_total', 'counter', 'Replication rounds run.', r.rounds);
+      x.family('zhtp_replication_rounds_total', 'counter', 'Replication rounds run: full (round-robin) or urgent (keys of a contact that arrived or left).', [
+        [{ kind: 'full' }, r.rounds], [{ kind: 'urgent' }, r.urgentRounds],
+      ]);
+      x.one('zhtp_replication_fallbacks_total', 'counter', 'Targets beyond the first r tried because a target did not answer or refused.', r.fallbacks);
       x.one('zhtp_replicas_repaired_total', 'counter', 'Replicas created at holders that lacked them.', r.repaired);
       x.family('zhtp_audits_total', 'counter', 'Replica audits, by outcome.', [
         [{ outcome: 'pass' }, r.auditsPassed], [{ outcome: 'fail' }, r.auditsFailed], [{ outcome: 'missing' }, r.auditsMissing], [{ outcome: 'silent' }, r.auditsSilent],
