@@ -8,29 +8,16 @@ import { statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiServer, readToken } from '../../src/api/index.js';
+import { describe, expect, it } from 'vitest';
+import { readToken } from '../../src/api/index.js';
 import { blake3 } from '../../src/crypto/index.js';
 import { idToHex } from '../../src/id/index.js';
-import type { DhtNode } from '../../src/node/index.js';
-import { type ApiTestnet, apiTestnet } from '../helpers/api.js';
-import type { Testnet } from '../helpers/index.js';
+import { useApiTestnet } from '../helpers/api.js';
 
-let testnet: ApiTestnet;
-let net: Testnet;
-let node: DhtNode;
-let api: ApiServer;
-let tokenDir: string;
-
-beforeAll(async () => {
-  testnet = await apiTestnet(5, {
+const t = useApiTestnet(5, {
     prefix: 'zhtp-api-',
     api: { hosts: ['127.0.0.1', '::1'], maxJsonBytes: 64 * 1024, maxUploadBytes: 4 * 1024 * 1024, streamInterval: 200 },
   });
-  ({ net, node, api, dir: tokenDir } = testnet);
-});
-
-afterAll(() => testnet?.destroy());
 
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
 
@@ -38,12 +25,12 @@ interface Reply { status: number; headers: Record<string, string | string[] | un
 function call(method: string, path: string, o: { token?: string | null; body?: Uint8Array | string; headers?: Record<string, string>; host?: string; fresh?: boolean } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...o.headers };
-    const token = o.token === undefined ? api.token : o.token;
+    const token = o.token === undefined ? t.api.token : o.token;
     if (token !== null) headers.authorization = `Bearer ${token}`;
     // Node's client frames a GET or DELETE body only when told its length.
     if (o.body !== undefined && headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) headers['content-length'] = String(Buffer.byteLength(o.body));
     // `fresh`: a connection of its own (a request that lies about its length spoils the connection).
-    const req = request({ host: o.host ?? '127.0.0.1', port: api.port, method, path, headers, timeout: 60_000, agent: o.fresh === true ? false : undefined }, (res) => {
+    const req = request({ host: o.host ?? '127.0.0.1', port: t.api.port, method, path, headers, timeout: 60_000, agent: o.fresh === true ? false : undefined }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (c: Buffer) => parts.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
@@ -61,17 +48,17 @@ const json = (r: Reply): Record<string, unknown> => JSON.parse(r.body.toString('
 
 describe('auth and refusals', () => {
   it('writes a 64-hex token to <dir>/api-token with mode 0600', () => {
-    expect(readToken(tokenDir)).toBe(api.token);
-    expect(statSync(join(tokenDir, 'api-token')).mode & 0o777).toBe(0o600);
+    expect(readToken(t.dir)).toBe(t.api.token);
+    expect(statSync(join(t.dir, 'api-token')).mode & 0o777).toBe(0o600);
   });
 
   it('401 without a token, with a wrong one, or with another scheme; the error is {code, message}', async () => {
-    for (const token of [null, 'f'.repeat(64), api.token.slice(0, 63)]) {
+    for (const token of [null, 'f'.repeat(64), t.api.token.slice(0, 63)]) {
       const r = await call('GET', '/api/v1/stats', { token });
       expect(r.status).toBe(401);
       expect(json(r)).toEqual({ code: 'unauthorized', message: expect.any(String) });
     }
-    const basic = await call('GET', '/metrics', { token: null, headers: { authorization: `Basic ${api.token}` } });
+    const basic = await call('GET', '/metrics', { token: null, headers: { authorization: `Basic ${t.api.token}` } });
     expect(basic.status).toBe(401);
   });
 
@@ -123,7 +110,7 @@ describe('auth and refusals', () => {
     expect([j.status, json(j).code]).toEqual([413, 'payload_too_large']);
     // Declared too large: refused from the headers alone, before any byte of the body.
     const declared = await new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: api.port, method: 'POST', path: '/api/v1/content', agent: false, headers: { authorization: `Bearer ${api.token}`, 'content-length': String(64 * 1024 * 1024) } }, (res) => {
+      const req = request({ host: '127.0.0.1', port: t.api.port, method: 'POST', path: '/api/v1/content', agent: false, headers: { authorization: `Bearer ${t.api.token}`, 'content-length': String(64 * 1024 * 1024) } }, (res) => {
         resolve(res.statusCode ?? 0);
         req.destroy();
       });
@@ -133,15 +120,15 @@ describe('auth and refusals', () => {
     expect(declared).toBe(413);
     const streamed = await call('POST', '/api/v1/content', { body: new Uint8Array(4 * 1024 * 1024 + 1) });
     expect(streamed.status).toBe(413);
-    expect(node.running).toBe(true);
+    expect(t.node.running).toBe(true);
   });
 });
 
 describe('endpoints', () => {
   it('node: id, addresses, record with both public keys', async () => {
     const r = json(await call('GET', '/api/v1/node'));
-    expect(r.id).toBe(idToHex(node.id));
-    expect(r.address).toBe(`127.0.0.1:${node.address.port}`);
+    expect(r.id).toBe(idToHex(t.node.id));
+    expect(r.address).toBe(`127.0.0.1:${t.node.address.port}`);
     expect(r).toMatchObject({ ephemeral: false, protocolVersion: 1, k: 20, replicationFactor: 3 });
     const record = r.record as { publicKeys: { mldsa65: string; mlkem768: string }; seq: number };
     expect(record.publicKeys.mldsa65).toMatch(/^[0-9a-f]{3904}$/); // ML-DSA-65: 1,952 bytes
@@ -165,7 +152,7 @@ describe('endpoints', () => {
   it('peers and routing: every contact with bucket, last seen and reputation', async () => {
     const { peers } = json(await call('GET', '/api/v1/peers')) as { peers: Array<Record<string, unknown>> };
     expect(peers).toHaveLength(4);
-    const ids = new Set(net.nodes.slice(1).map((n) => idToHex(n.id)));
+    const ids = new Set(t.net.nodes.slice(1).map((n) => idToHex(n.id)));
     for (const p of peers) {
       expect(ids.has(p.id as string)).toBe(true);
       expect(p).toMatchObject({ address: expect.stringMatching(/^127\.0\.0\.1:\d+$/), bucket: expect.any(Number), lastSeenMsAgo: expect.any(Number), reputation: { score: expect.any(Number), bad: false } });
@@ -212,7 +199,7 @@ describe('endpoints', () => {
   });
 
   it('lookup: the closest contacts to an id', async () => {
-    const target = net.nodes[3]!.id;
+    const target = t.net.nodes[3]!.id;
     const r = json(await call('GET', `/api/v1/lookup/${idToHex(target)}`)) as { closest: Array<{ id: string }> };
     expect(r.closest[0]!.id).toBe(idToHex(target));
   });
@@ -246,7 +233,7 @@ function parseProm(text: string): Map<string, Array<{ labels: Record<string, str
 
 describe('metrics', () => {
   it('/metrics parses as Prometheus text with message, drop, lookup, storage, pool and event-loop series', async () => {
-    await net.nodes[0]!.findNode(net.nodes[2]!.id); // at least one lookup observed
+    await t.net.nodes[0]!.findNode(t.net.nodes[2]!.id); // at least one lookup observed
     const r = await call('GET', '/metrics');
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -267,7 +254,7 @@ describe('metrics', () => {
 describe('live stream', () => {
   it('sends hello, then stats snapshots and node events as they happen', async () => {
     const controller = new AbortController();
-    const res = await fetch(`${api.url}/api/v1/events`, { headers: { authorization: `Bearer ${api.token}` }, signal: controller.signal });
+    const res = await fetch(`${t.api.url}/api/v1/events`, { headers: { authorization: `Bearer ${t.api.token}` }, signal: controller.signal });
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
     const reader = res.body!.getReader();
     const seen = new Map<string, unknown[]>();
@@ -289,13 +276,13 @@ describe('live stream', () => {
         }
         if (!triggered && seen.has('hello')) {
           triggered = true;
-          void node.put(new TextEncoder().encode(`stream event ${Date.now()}`));
+          void t.node.put(new TextEncoder().encode(`stream event ${Date.now()}`));
         }
       }
     } finally {
       controller.abort();
     }
-    expect((seen.get('hello')![0] as { node: { id: string } }).node.id).toBe(idToHex(node.id));
+    expect((seen.get('hello')![0] as { node: { id: string } }).node.id).toBe(idToHex(t.node.id));
     expect(seen.get('stats')!.length).toBeGreaterThanOrEqual(2);
     expect((seen.get('node') as Array<{ type: string }>).some((e) => e.type === 'put' || e.type === 'lookup')).toBe(true);
   });
@@ -318,7 +305,7 @@ describe('fuzz', () => {
         }
       },
     ), { numRuns: 150, seed: 7 });
-    expect(node.running).toBe(true);
+    expect(t.node.running).toBe(true);
     expect((await call('GET', '/healthz', { token: null })).status).toBe(200);
   });
 });

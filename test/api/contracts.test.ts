@@ -8,31 +8,18 @@
 import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiServer } from '../../src/api/index.js';
 import { EXAMPLE_CONTRACTS, encodeArgs, exampleContract } from '../../src/contracts/index.js';
 import { idToHex } from '../../src/id/index.js';
-import type { DhtNode } from '../../src/node/index.js';
-import { type ApiTestnet, apiTestnet } from '../helpers/api.js';
-import type { Testnet } from '../helpers/index.js';
+import { useApiTestnet } from '../helpers/api.js';
 
-let testnet: ApiTestnet;
-let net: Testnet;
-let node: DhtNode;
-let api: ApiServer;
-let tokenDir: string;
-
-beforeAll(async () => {
-  testnet = await apiTestnet(4, { prefix: 'zhtp-api-contracts-', testnet: { contracts: { threads: 1 } } });
-  ({ net, node, api, dir: tokenDir } = testnet);
-}, 120_000);
-
-afterAll(() => testnet?.destroy());
+const t = useApiTestnet(4, { prefix: 'zhtp-api-contracts-', testnet: { contracts: { threads: 1 } } });
 
 interface Reply { status: number; body: Record<string, unknown>; text: string }
 
 /** One authorised API call with a JSON body, on `server` (default the node's API). */
-function call(method: string, path: string, body?: Record<string, unknown>, server: ApiServer = api): Promise<Reply> {
+function call(method: string, path: string, body?: Record<string, unknown>, server: ApiServer = t.api): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = { authorization: `Bearer ${server.token}` };
@@ -69,20 +56,20 @@ describe('deploy and discovery', () => {
     expect(found.body).toMatchObject({ tag: 'counter', publishers: 1, dropped: {}, truncated: false });
     const [listing] = found.body.contracts as Array<Record<string, unknown>>;
     expect(listing).toMatchObject({
-      key: state.counterKey, name: 'counter', version: '2.0.0', abi, codeHash: state.counterCode, ownerId: idToHex(node.id), meterVersion: 1,
-      owner: Buffer.from(node.identity.dsa.publicKey).toString('hex'),
+      key: state.counterKey, name: 'counter', version: '2.0.0', abi, codeHash: state.counterCode, ownerId: idToHex(t.node.id), meterVersion: 1,
+      owner: Buffer.from(t.node.identity.dsa.publicKey).toString('hex'),
     });
     const byKey = await call('GET', `/api/v1/contracts/manifests/${state.counterKey}`);
     expect([byKey.status, byKey.body.name, typeof byKey.body.signed]).toEqual([200, 'counter', 'string']);
     const self = await call('GET', '/api/v1/contracts/owners/self/counter');
     expect([self.status, self.body.key]).toEqual([200, state.counterKey]);
-    const otherOwner = Buffer.from(net.nodes[1]!.identity.dsa.publicKey).toString('hex');
+    const otherOwner = Buffer.from(t.net.nodes[1]!.identity.dsa.publicKey).toString('hex');
     const missing = await call('GET', `/api/v1/contracts/owners/${otherOwner}/counter`);
     expect([missing.status, missing.body.code]).toEqual([404, 'not_found']);
   }, 60_000);
 
   it('fetches code another node deployed and meters it to the same bytes', async () => {
-    const other = await net.nodes[1]!.deployContract({ wasm: exampleContract('token'), name: 'token', version: '1.0.0', tags: ['token'], abi: EXAMPLE_CONTRACTS.token.abi });
+    const other = await t.net.nodes[1]!.deployContract({ wasm: exampleContract('token'), name: 'token', version: '1.0.0', tags: ['token'], abi: EXAMPLE_CONTRACTS.token.abi });
     state.tokenCode = Buffer.from(other.codeHash).toString('hex');
     const fetched = await call('POST', `/api/v1/contracts/code/${state.tokenCode}`);
     expect(fetched.status, fetched.text).toBe(200);
@@ -102,7 +89,7 @@ describe('instances, calls and queries', () => {
     const get = await call('POST', `/api/v1/contracts/instances/${id}/query`, { method: 'get', returns: 'u64' });
     expect(get.body).toMatchObject({ status: 'ok', decoded: ['1'], version: 1 });
     // This node's own copy (kept current only when it is one of the instance's holders).
-    expect((await call('GET', `/api/v1/contracts/instances/${id}`)).body).toMatchObject({ instanceId: id, codeHash: state.counterCode, creator: idToHex(node.id) });
+    expect((await call('GET', `/api/v1/contracts/instances/${id}`)).body).toMatchObject({ instanceId: id, codeHash: state.counterCode, creator: idToHex(t.node.id) });
     expect(inc.body).toMatchObject({ callId: expect.stringMatching(/^[0-9a-f]{64}$/), replicas: expect.any(Number), executor: expect.stringMatching(/^[0-9a-f]{64}$/) });
     const kept = await call('GET', `/api/v1/contracts/receipts/${inc.body.callId as string}?instance=${id}`);
     expect(kept.body).toMatchObject({ status: 'ok', version: 1, callId: inc.body.callId });
@@ -111,7 +98,7 @@ describe('instances, calls and queries', () => {
     const token = await call('POST', '/api/v1/contracts/instances', { codeHash: state.tokenCode, salt: Buffer.from('api').toString('base64') });
     const tid = token.body.instanceId as string;
     expect((await call('POST', `/api/v1/contracts/instances/${tid}/call`, { method: 'init', args: ['1000'], types: ['u64'] })).body.status).toBe('ok');
-    const raw = Buffer.from(encodeArgs(['address'], [node.id])).toString('base64');
+    const raw = Buffer.from(encodeArgs(['address'], [t.node.id])).toString('base64');
     const balance = await call('POST', `/api/v1/contracts/instances/${tid}/query`, { method: 'balanceOf', input: raw, returns: ['u64'] });
     expect(balance.body.decoded).toEqual(['1000']);
     const sent = await call('POST', `/api/v1/contracts/instances/${tid}/call`, { method: 'transfer', args: ['ab'.repeat(32), 5000], types: 'address,u64' });
@@ -153,8 +140,8 @@ describe('instances, calls and queries', () => {
   }, 60_000);
 
   it('answers 501 from a node without a contract engine, and exports the contract series in /metrics', async () => {
-    const plain = await net.addNode({ contracts: false });
-    const plainApi = new ApiServer({ node: plain, port: 0, hosts: ['127.0.0.1'], tokenDir: mkdtempSync(join(tokenDir, 'plain-')) });
+    const plain = await t.net.addNode({ contracts: false });
+    const plainApi = new ApiServer({ node: plain, port: 0, hosts: ['127.0.0.1'], tokenDir: mkdtempSync(join(t.dir, 'plain-')) });
     await plainApi.start();
     try {
       const r = await call('POST', '/api/v1/contracts', { wasm: wasm64('counter'), name: 'x', version: '1' }, plainApi);

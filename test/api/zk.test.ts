@@ -5,29 +5,16 @@
  * tampered ones), the 4xx answers of bad fields, and the ZK series in /metrics.
  */
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiServer } from '../../src/api/index.js';
+import { describe, expect, it } from 'vitest';
 import { kemWrap } from '../../src/crypto/index.js';
 import { idToHex } from '../../src/id/index.js';
-import type { DhtNode } from '../../src/node/index.js';
 import { SeededRandom } from '../../src/util/index.js';
 import {
   buildZkValue, encodeZkValue, fieldToBytes, Groth16Prover, MAX_ZK_DATA_BYTES, ownerCommitment, randomZkOwner, type ZkWorkers,
 } from '../../src/zk/index.js';
-import { type ApiTestnet, apiTestnet } from '../helpers/api.js';
-import type { Testnet } from '../helpers/index.js';
+import { useApiTestnet } from '../helpers/api.js';
 
-let testnet: ApiTestnet;
-let net: Testnet;
-let node: DhtNode;
-let api: ApiServer;
-
-beforeAll(async () => {
-  testnet = await apiTestnet(5, { prefix: 'zhtp-api-zk-' });
-  ({ net, node, api } = testnet);
-}, 120_000);
-
-afterAll(() => testnet?.destroy());
+const t = useApiTestnet(5, { prefix: 'zhtp-api-zk-' });
 
 interface Reply { status: number; body: Record<string, unknown> }
 
@@ -35,12 +22,12 @@ interface Reply { status: number; body: Record<string, unknown> }
 function call(method: string, path: string, body?: Record<string, unknown> | Uint8Array): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : body instanceof Uint8Array ? Buffer.from(body) : Buffer.from(JSON.stringify(body));
-    const headers: Record<string, string> = { authorization: `Bearer ${api.token}` };
+    const headers: Record<string, string> = { authorization: `Bearer ${t.api.token}` };
     if (payload !== undefined) {
       headers['content-type'] = body instanceof Uint8Array ? 'application/octet-stream' : 'application/json';
       headers['content-length'] = String(payload.byteLength);
     }
-    const req = request({ host: '127.0.0.1', port: api.port, method, path, headers, timeout: 60_000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port: t.api.port, method, path, headers, timeout: 60_000 }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (c: Buffer) => parts.push(c));
       res.on('end', () => {
@@ -60,11 +47,11 @@ const plain = (r: Reply): string | null => (typeof r.body.data === 'string' ? Bu
 describe('PUT /zk and GET /zk/:key', () => {
   it('stores each access level as this node and reads it back decrypted; ?decrypt=false gives the verified value only', async () => {
     for (const access of ['public', 'private', 'restricted'] as const) {
-      const readers = access === 'restricted' ? [Buffer.from(net.nodes[2]!.identity.kem.publicKey).toString('hex')] : undefined;
+      const readers = access === 'restricted' ? [Buffer.from(t.net.nodes[2]!.identity.kem.publicKey).toString('hex')] : undefined;
       const put = await call('PUT', '/api/v1/zk', { data: b64(`${access} via api`), access, name: b64(`api ${access}`), readers });
       expect(put.status, JSON.stringify(put.body)).toBe(201);
       expect(put.body).toMatchObject({ access, nonce: '0', replicas: 3, readers: access === 'restricted' ? 1 : 0, name: b64(`api ${access}`) });
-      expect(put.body.commitment).toBe(Buffer.from(fieldToBytes(ownerCommitment(node.zkOwner))).toString('hex'));
+      expect(put.body.commitment).toBe(Buffer.from(fieldToBytes(ownerCommitment(t.node.zkOwner))).toString('hex'));
       const got = await call('GET', `/api/v1/zk/${put.body.key as string}`);
       expect(got.status).toBe(200);
       expect(plain(got)).toBe(`${access} via api`);
@@ -80,8 +67,8 @@ describe('PUT /zk and GET /zk/:key', () => {
   }, 120_000);
 
   it('answers 403 for a value this node may not read, and 404 for a key nobody holds', async () => {
-    const other = net.nodes[1]!;
-    const r = await other.putZk(new TextEncoder().encode('for node 2 only'), { access: 'restricted', name: new TextEncoder().encode('not for api'), readers: [net.nodes[2]!.identity.kem.publicKey] });
+    const other = t.net.nodes[1]!;
+    const r = await other.putZk(new TextEncoder().encode('for node 2 only'), { access: 'restricted', name: new TextEncoder().encode('not for api'), readers: [t.net.nodes[2]!.identity.kem.publicKey] });
     const denied = await call('GET', `/api/v1/zk/${idToHex(r.key)}`);
     expect([denied.status, denied.body.code]).toEqual([403, 'access_denied']);
     expect(denied.body.message).toMatch(/not among the 1 reader/);
@@ -136,7 +123,7 @@ describe('POST /zk/values', () => {
 
   it('exports ZK verifications and store refusals in /metrics', async () => {
     const r = await new Promise<string>((resolve, reject) => {
-      request({ host: '127.0.0.1', port: api.port, path: '/metrics', headers: { authorization: `Bearer ${api.token}` } }, (res) => {
+      request({ host: '127.0.0.1', port: t.api.port, path: '/metrics', headers: { authorization: `Bearer ${t.api.token}` } }, (res) => {
         let text = '';
         res.on('data', (c: Buffer) => { text += c.toString(); });
         res.on('end', () => resolve(text));

@@ -4,38 +4,19 @@
  * with an ABI file, find and info, an instance, calls and queries with JSON arguments and decoded
  * results (a revert exits 1), --json documents, and the usage errors (exit 2).
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiServer } from '../../src/api/index.js';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/index.js';
 import { EXAMPLE_CONTRACTS, exampleContract } from '../../src/contracts/index.js';
 import { idToHex } from '../../src/id/index.js';
-import type { DhtNode } from '../../src/node/index.js';
-import { type ApiTestnet, apiTestnet } from '../helpers/api.js';
-import type { Testnet } from '../helpers/index.js';
+import { cliTarget, useApiTestnet, writeIn } from '../helpers/api.js';
 import { cli } from './io.js';
 
-let testnet: ApiTestnet;
-let net: Testnet;
-let node: DhtNode;
-let api: ApiServer;
-let root: string;
-
-beforeAll(async () => {
-  testnet = await apiTestnet(3, { prefix: 'zhtp-cli-contract-', testnet: { contracts: { threads: 1 } }, tokenIn: 'dataDir' });
-  ({ net, node, api, dir: root } = testnet);
-}, 120_000);
-
-afterAll(() => testnet?.destroy());
+const t = useApiTestnet(3, { prefix: 'zhtp-cli-contract-', testnet: { contracts: { threads: 1 } }, tokenIn: 'dataDir' });
 
 /** --api and --data of node 0. */
-const target = (): string[] => ['--api', api.url, '--data', node.options.dataDir!];
-const file = (name: string, content: string | Uint8Array): string => {
-  const path = join(root, name);
-  writeFileSync(path, content);
-  return path;
-};
+const target = (): string[] => cliTarget(t);
+const file = (name: string, content: string | Uint8Array): string => writeIn(t, name, content);
 /** The value of a `label  value` line. */
 const pair = (text: string, label: string): string => new RegExp(`^${label}\\s+(.*)$`, 'm').exec(text)?.[1] ?? '';
 
@@ -63,7 +44,7 @@ describe('contract deploy, find and info', () => {
     const found = await cli(['contract', 'find', 'example', ...target()]);
     expect(found.code, found.stderr).toBe(EXIT.ok);
     expect(found.stdout).toMatch(/^NAME\s+VERSION\s+OWNER\s+CODE\s+KEY$/m);
-    expect(found.stdout).toMatch(new RegExp(`^counter\\s+1\\.0\\.0\\s+${idToHex(node.id).slice(0, 16)}…`, 'm'));
+    expect(found.stdout).toMatch(new RegExp(`^counter\\s+1\\.0\\.0\\s+${idToHex(t.node.id).slice(0, 16)}…`, 'm'));
     expect(found.stdout).toMatch(new RegExp(`^my-token\\s+0\\.1\\.0\\s+.*${doc.key}$`, 'm'));
     expect(found.stdout).toMatch(/^2 contract\(s\) under 'example' from 1 publisher\(s\)$/m);
     const json = JSON.parse((await cli(['contract', 'find', 'fungible', '--json', ...target()])).stdout) as { contracts: Array<{ name: string }> };
@@ -77,7 +58,7 @@ describe('contract deploy, find and info', () => {
     expect(byKey.stdout).toContain('  balanceOf(owner: address) -> (balance: u64)  [readonly]\n');
     const byName = await cli(['contract', 'info', 'counter', ...target()]);
     expect(pair(byName.stdout, 'code hash')).toBe(counterCode);
-    const owner = file('owner.hex', Buffer.from(net.nodes[1]!.identity.dsa.publicKey).toString('hex'));
+    const owner = file('owner.hex', Buffer.from(t.net.nodes[1]!.identity.dsa.publicKey).toString('hex'));
     const elsewhere = await cli(['contract', 'info', 'counter', '--owner', `@${owner}`, ...target()]);
     expect([elsewhere.code, elsewhere.stderr]).toEqual([EXIT.failed, expect.stringMatching(/^error: not_found: contract manifest/)]);
   }, 90_000);
@@ -103,7 +84,7 @@ describe('contract create, call and query', () => {
 
     const token = (await cli(['contract', 'create', tokenCode, '--salt', 'cli', ...target()])).stdout.trim();
     expect((await cli(['contract', 'call', token, 'init', '[1000]', '--types', 'u64', ...target()])).code).toBe(EXIT.ok);
-    const me = idToHex(node.id);
+    const me = idToHex(t.node.id);
     const sent = await cli(['contract', 'call', token, 'transfer', JSON.stringify(['ab'.repeat(32), '250']), '--types', 'address,u64', ...target()]);
     expect([sent.code, pair(sent.stdout, 'event 0')]).toEqual([EXIT.ok, expect.stringMatching(/^Transfer 0x/)]);
     const balance = await cli(['contract', 'query', token, 'balanceOf', `["${me}"]`, '--types', 'address', '--returns', 'u64', ...target()]);

@@ -4,37 +4,19 @@
  * offline proof with an owner key file, its offline verification (and refusal once tampered with),
  * storing it with `zk put --value`, and the usage errors (exit 2).
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiServer } from '../../src/api/index.js';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/index.js';
-import type { DhtNode } from '../../src/node/index.js';
 import { decodeZkOwner, decodeZkValue, encodeZkValue } from '../../src/zk/index.js';
-import { type ApiTestnet, apiTestnet } from '../helpers/api.js';
-import type { Testnet } from '../helpers/index.js';
+import { cliTarget, useApiTestnet, writeIn } from '../helpers/api.js';
 import { cli } from './io.js';
 
-let testnet: ApiTestnet;
-let net: Testnet;
-let node: DhtNode;
-let api: ApiServer;
-let root: string;
-
-beforeAll(async () => {
-  testnet = await apiTestnet(3, { prefix: 'zhtp-cli-zk-', tokenIn: 'dataDir' });
-  ({ net, node, api, dir: root } = testnet);
-}, 120_000);
-
-afterAll(() => testnet?.destroy());
+const t = useApiTestnet(3, { prefix: 'zhtp-cli-zk-', tokenIn: 'dataDir' });
 
 /** --api and --data of node 0. */
-const target = (): string[] => ['--api', api.url, '--data', node.options.dataDir!];
-const file = (name: string, content: string | Uint8Array): string => {
-  const path = join(root, name);
-  writeFileSync(path, content);
-  return path;
-};
+const target = (): string[] => cliTarget(t);
+const file = (name: string, content: string | Uint8Array): string => writeIn(t, name, content);
 
 describe('zk put and get through the API', () => {
   it('stores a private value as the node and prints it back; --sealed shows the verified fields only', async () => {
@@ -51,24 +33,24 @@ describe('zk put and get through the API', () => {
     expect(sealed.stdout).toMatch(/^access\s+private$/m);
     expect(sealed.stdout).toMatch(/^proof\s+verified$/m);
     expect(sealed.stdout).not.toContain('private via cli');
-    const out = join(root, 'private.out');
+    const out = join(t.dir, 'private.out');
     expect((await cli(['zk', 'get', key, '-o', out, ...target()])).code).toBe(EXIT.ok);
     expect(readFileSync(out, 'utf8')).toBe('private via cli\n');
   }, 60_000);
 
   it('stores a restricted value for a reader given as @FILE; --json prints the API document', async () => {
-    const reader = file('reader.hex', `${Buffer.from(net.nodes[2]!.identity.kem.publicKey).toString('hex')}\n`);
+    const reader = file('reader.hex', `${Buffer.from(t.net.nodes[2]!.identity.kem.publicKey).toString('hex')}\n`);
     const put = await cli(['zk', 'put', file('restricted.txt', 'for node 2'), '--access', 'restricted', '--reader', `@${reader}`, '--json', ...target()]);
     expect(put.code, put.stderr).toBe(EXIT.ok);
     const doc = JSON.parse(put.stdout) as { key: string; readers: number; access: string };
     expect(doc).toMatchObject({ access: 'restricted', readers: 1 });
-    expect((await net.nodes[2]!.getZk(Buffer.from(doc.key, 'hex') as never)).data).toEqual(new TextEncoder().encode('for node 2'));
+    expect((await t.net.nodes[2]!.getZk(Buffer.from(doc.key, 'hex') as never)).data).toEqual(new TextEncoder().encode('for node 2'));
     const json = await cli(['zk', 'get', doc.key, '--json', ...target()]);
     expect(JSON.parse(json.stdout)).toMatchObject({ key: doc.key, access: 'restricted', data: Buffer.from('for node 2').toString('base64') });
   }, 60_000);
 
   it('exits 1 with the API\'s code when the node may not read a value', async () => {
-    const other = await net.nodes[1]!.putZk(new TextEncoder().encode('node 1 only'), { access: 'private' });
+    const other = await t.net.nodes[1]!.putZk(new TextEncoder().encode('node 1 only'), { access: 'private' });
     const r = await cli(['zk', 'get', Buffer.from(other.key).toString('hex'), ...target()]);
     expect(r.code).toBe(EXIT.failed);
     expect(r.stderr).toMatch(/^error: access_denied: a private value opens only with its owner's secrets/);
@@ -77,8 +59,8 @@ describe('zk put and get through the API', () => {
 
 describe('zk prove and verify offline', () => {
   it('proves with a new owner key file, verifies, refuses a tampered copy, and stores it with zk put --value', async () => {
-    const ownerFile = join(root, 'owner.key');
-    const valueFile = join(root, 'value.zk');
+    const ownerFile = join(t.dir, 'owner.key');
+    const valueFile = join(t.dir, 'value.zk');
     const proved = await cli(['zk', 'prove', file('offline.txt', 'proven offline'), '--owner', ownerFile, '-o', valueFile, '--access', 'public', '--name', 'offline', '--nonce', '12']);
     expect(proved.code, proved.stderr).toBe(EXIT.ok);
     const key = proved.stdout.trim();

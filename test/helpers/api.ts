@@ -3,10 +3,11 @@
  * the setup of the API and CLI client tests. Kept out of index.ts, the package's `zhtp-dht/testnet`
  * face, which stays free of the API.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer, type ApiServerOptions } from '../../src/api/index.js';
+import { afterAll, beforeAll } from 'vitest';
 import { createTestnet, type DhtNode, type Testnet, type TestnetOptions } from '../../src/node/index.js';
 
 /** Options of apiTestnet. */
@@ -58,6 +59,39 @@ export async function apiTestnet(n: number, options: ApiTestnetOptions): Promise
     await destroy();
     throw err;
   }
+}
+
+/**
+ * The test file's API testnet: started in a beforeAll (up to 120 s) and destroyed in an afterAll.
+ * Its parts are read inside tests (`t.net`, `t.node`, …), after the beforeAll has run.
+ */
+export function useApiTestnet(n: number, options: ApiTestnetOptions): ApiTestnet {
+  let started: ApiTestnet | undefined;
+  beforeAll(async () => { started = await apiTestnet(n, options); }, 120_000);
+  afterAll(() => started?.destroy());
+  const get = (): ApiTestnet => {
+    if (started === undefined) throw new Error('the API testnet is read before its beforeAll ran');
+    return started;
+  };
+  return {
+    get net() { return get().net; },
+    get node() { return get().node; },
+    get api() { return get().api; },
+    get token() { return get().token; },
+    get url() { return get().url; },
+    get dir() { return get().dir; },
+    destroy: () => started?.destroy() ?? Promise.resolve(),
+  };
+}
+
+/** `--api URL --data DIR` of the API testnet's node 0: where a CLI run finds the API and its token. */
+export const cliTarget = (t: ApiTestnet): string[] => ['--api', t.api.url, '--data', t.node.options.dataDir!];
+
+/** Writes `content` to `name` in the testnet's temporary folder; the file's path. */
+export function writeIn(t: ApiTestnet, name: string, content: string | Uint8Array): string {
+  const path = join(t.dir, name);
+  writeFileSync(path, content);
+  return path;
 }
 
 async function stopAll(net: Testnet, api: ApiServer | undefined, dir: string | undefined): Promise<void> {
