@@ -2,7 +2,9 @@
  * Runs a Lookup against a query function: keeps alpha requests in flight, feeds answers back,
  * and bounds the whole lookup by a deadline and an AbortSignal. For FIND_VALUE the query returns
  * the value, which `accept` checks (content hash); a rejected value counts as a failure of that
- * peer and the lookup goes on past it.
+ * peer and the lookup goes on past it. A peer may instead say it holds a value too large to send
+ * to every peer asked at once (`held`): the driver fetches it from one such holder at a time,
+ * with `fetch`, while the lookup goes on meeting others (the fallbacks).
  */
 import type { Contact } from '../id/index.js';
 import { compareDistance } from '../id/index.js';
@@ -13,6 +15,8 @@ import type { Lookup } from './lookup.js';
 export interface QueryAnswer {
   readonly closer: readonly Contact[];
   readonly value?: Uint8Array | null;
+  /** The peer holds a value it did not send (larger than the lookup asks inline): fetch it. */
+  readonly held?: boolean;
 }
 
 /** Asks one peer; rejects on timeout or error. */
@@ -40,6 +44,12 @@ export interface DriveOptions {
    * "not found" while the value is on its way. Default false (FIND_NODE ends at once).
    */
   awaitInFlight?: boolean;
+  /**
+   * Fetches the value from a peer that answered `held`: the bytes, or null when it no longer has
+   * them. One fetch runs at a time, in the order the holders answered; each value goes through
+   * `accept`, and a rejected or failed fetch moves on to the next holder.
+   */
+  fetch?: (contact: Contact, signal: AbortSignal) => Promise<Uint8Array | null>;
 }
 
 /** A value one peer served, after `accept`. */
@@ -85,6 +95,9 @@ export function driveLookup(lookup: Lookup, query: QueryFn, options: DriveOption
   let inFlight = 0;
   /** Values received and still being checked by `accept`. */
   let checking = 0;
+  /** Peers that answered `held`, not yet fetched from, and whether a fetch is running. */
+  const holders: Contact[] = [];
+  let fetching = false;
 
   return new Promise<LookupResult>((resolve) => {
     let done = false;
@@ -107,31 +120,50 @@ export function driveLookup(lookup: Lookup, query: QueryFn, options: DriveOption
     if (options.signal?.aborted === true) return onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
+    /** Checks a value `contact` served; the kept bytes, or null (rejected, or the lookup ended). */
+    const check = async (contact: Contact, served: Uint8Array): Promise<Uint8Array | null> => {
+      checking++;
+      const kept = options.accept === undefined ? served : await options.accept(served, contact).catch(() => null);
+      checking--;
+      if (done) return null;
+      if (kept === null) { rejected++; return null; }
+      if (options.collect === true) found.push({ value: kept, from: contact });
+      if (value === null || options.collect !== true) { value = kept; valueFrom = contact; }
+      return kept;
+    };
+
     const onAnswer = async (contact: Contact, answer: QueryAnswer): Promise<void> => {
       if (answer.value !== undefined && answer.value !== null) {
-        checking++;
-        const kept = options.accept === undefined ? answer.value : await options.accept(answer.value, contact).catch(() => null);
-        checking--;
+        const kept = await check(contact, answer.value);
         if (done) return;
-        if (kept !== null && options.collect === true) {
-          found.push({ value: kept, from: contact });
-          if (value === null) { value = kept; valueFrom = contact; }
-          lookup.onSuccess(contact, answer.closer, clock.now());
-          return;
-        }
-        if (kept !== null) {
-          lookup.onSuccess(contact, [], clock.now());
-          value = kept;
-          valueFrom = contact;
-          lookup.finish();
-          return;
-        }
-        rejected++;
-        lookup.onFailure(contact, clock.now());
-        return;
+        if (kept === null) return lookup.onFailure(contact, clock.now());
+        if (options.collect === true) return lookup.onSuccess(contact, answer.closer, clock.now());
+        lookup.onSuccess(contact, [], clock.now());
+        return lookup.finish();
       }
-      lacking.push(contact);
       lookup.onSuccess(contact, answer.closer, clock.now());
+      if (answer.held !== true) return void lacking.push(contact);
+      if (options.fetch === undefined) return;
+      holders.push(contact);
+      fetchNext();
+    };
+
+    /** Fetches from the next holder that answered `held`, unless one is running or a value is in. */
+    const fetchNext = (): void => {
+      if (fetching || done || options.fetch === undefined || (value !== null && options.collect !== true)) return;
+      const from = holders.shift();
+      if (from === undefined) return;
+      fetching = true;
+      const settle = (): void => {
+        fetching = false;
+        if (value !== null && options.collect !== true) lookup.finish();
+        fetchNext();
+        pump();
+      };
+      options.fetch(from, controller.signal).then(
+        async (served) => { if (!done && served !== null) await check(from, served); settle(); },
+        settle,
+      );
     };
 
     /**
@@ -142,7 +174,7 @@ export function driveLookup(lookup: Lookup, query: QueryFn, options: DriveOption
      */
     const waitForMore = (): boolean => {
       if (value !== null && options.collect !== true) return false;
-      if (checking > 0) return true;
+      if (checking > 0 || fetching || holders.length > 0) return true;
       return options.awaitInFlight === true && value === null && inFlight > 0;
     };
 

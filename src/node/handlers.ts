@@ -69,7 +69,12 @@ function findValue(ctx: HandlerContext, request: FindValue, from: Address): Resp
   if (found === undefined) return { type: 'VALUE', value: null, contacts: closestExcept(ctx, request.key, request.sender), token: t };
   // getBinaryFast's buffer is only valid until the next read; the reply is encoded (copied)
   // before this function's caller returns to the event loop, so the view is safe here.
-  if (found.kind === ValueKind.IMMUTABLE) return { type: 'VALUE', value: found.value, contacts: [], token: t };
+  if (found.kind === ValueKind.IMMUTABLE) {
+    // Larger than the asker wants inline: say so, and it fetches from one of the holders it met.
+    const size = found.value.byteLength;
+    if (size > (request.inline ?? Infinity)) return { type: 'VALUE', value: null, contacts: [], token: t, held: size };
+    return { type: 'VALUE', value: found.value, contacts: [], token: t };
+  }
   // Mutable records, sets and ZK values are read from several holders (quorum, merge, highest
   // nonce): the reader goes on past this one, so it gets contacts too. Expired set entries are
   // never served (T24).

@@ -14,7 +14,7 @@ import { type CapacityBook, placementOrder } from '../replication/index.js';
 import type { ReputationBook } from '../reputation/index.js';
 import { SELF_SOURCE } from '../storage/index.js';
 import {
-  bytesEqual, type Clock, DhtError, type DhtErrorCode, LOOKUP_SEED_FACTOR, MAX_REPLICATION_FACTOR, MAX_VALUE_BYTES, MIN_REPLICATION_FACTOR, second,
+  bytesEqual, type Clock, DhtError, type DhtErrorCode, INLINE_VALUE_BYTES, LOOKUP_SEED_FACTOR, MAX_REPLICATION_FACTOR, MAX_VALUE_BYTES, MIN_REPLICATION_FACTOR, second,
 } from '../util/index.js';
 import { ValueKind } from '../wire/index.js';
 import type { ZkPool } from '../zk/index.js';
@@ -101,21 +101,35 @@ export function runLookup(ctx: OperationsContext, target: Id, run: LookupRun = {
   // ended: a dead peer's silence must count against it, or it never leaves the table and costs
   // every later lookup a slow interval (Kang et al. 2009); a slow peer's late answer refreshes
   // it. Only the caller's signal cancels queries; the driver ignores answers after it ends.
+  // A plain read asks for small values inline; a larger one is fetched from one holder (`fetch`),
+  // not sent by every holder asked at once. Collecting reads (records, sets) take every copy.
+  const inline = valueKey !== null && run.collect !== true ? INLINE_VALUE_BYTES : undefined;
+  const failed = (contact: Contact, err: unknown): void => {
+    if (run.signal?.aborted === true) return;
+    ctx.onOutcome(false);
+    if (err instanceof DhtError && err.code === 'TIMEOUT') {
+      ctx.onPeerFailed(contact);
+      ctx.reputation.record(contact.id, 'rpc_timeout', ctx.clock.now());
+    }
+  };
   const query = async (contact: Contact): Promise<QueryAnswer> => {
     try {
-      const raw = await queryOne(ctx, contact, target, valueKey, run.signal, run.tokens);
+      const raw = await queryOne(ctx, contact, target, valueKey, run.signal, run.tokens, inline);
       const answer = { ...raw, closer: raw.closer.filter(good) };
       ctx.onOutcome(true);
       ctx.reputation.record(contact.id, 'rpc_ok', ctx.clock.now());
       return answer;
     } catch (err) {
-      if (run.signal?.aborted !== true) {
-        ctx.onOutcome(false);
-        if (err instanceof DhtError && err.code === 'TIMEOUT') {
-          ctx.onPeerFailed(contact);
-          ctx.reputation.record(contact.id, 'rpc_timeout', ctx.clock.now());
-        }
-      }
+      failed(contact, err);
+      throw err;
+    }
+  };
+  const fetch = valueKey === null ? undefined : async (contact: Contact, signal: AbortSignal): Promise<Uint8Array | null> => {
+    try {
+      const reply = await ctx.rpc.request(contact, { type: 'FIND_VALUE', key: valueKey }, { signal });
+      return reply.type === 'VALUE' ? reply.value : null;
+    } catch (err) {
+      if (!signal.aborted) failed(contact, err);
       throw err;
     }
   };
@@ -128,7 +142,7 @@ export function runLookup(ctx: OperationsContext, target: Id, run: LookupRun = {
   };
   // A FIND_VALUE that found nothing yet waits for holders still answering (large values are slow).
   const awaitInFlight = valueKey !== null && run.collect !== true;
-  const driven = driveLookup(lookup, query, { clock: ctx.clock, timeout: options.lookupTimeout, signal: run.signal, accept, collect: run.collect, awaitInFlight });
+  const driven = driveLookup(lookup, query, { clock: ctx.clock, timeout: options.lookupTimeout, signal: run.signal, accept, collect: run.collect, awaitInFlight, fetch });
   if (ctx.onLookup === undefined) return driven;
   const kind = valueKey === null ? 'node' : 'value';
   return driven.then(
@@ -149,17 +163,19 @@ function isHostile(book: ReputationBook, c: Contact, now: number): boolean {
   return e !== undefined && e.invalid_value + e.protocol_violation + e.audit_fail + e.contract_audit_fail > 0;
 }
 
-async function queryOne(ctx: OperationsContext, contact: Contact, target: Id, valueKey: Key | null, signal: AbortSignal | undefined, tokens?: TokenMap): Promise<QueryAnswer> {
+async function queryOne(
+  ctx: OperationsContext, contact: Contact, target: Id, valueKey: Key | null, signal: AbortSignal | undefined, tokens: TokenMap | undefined, inline: number | undefined,
+): Promise<QueryAnswer> {
   if (valueKey === null) {
     const reply = await ctx.rpc.request(contact, { type: 'FIND_NODE', target }, { signal });
     if (reply.type !== 'NODES') return { closer: [] };
     tokens?.set(idToHex(contact.id), reply.token);
     return { closer: reply.contacts };
   }
-  const reply = await ctx.rpc.request(contact, { type: 'FIND_VALUE', key: valueKey }, { signal });
+  const reply = await ctx.rpc.request(contact, { type: 'FIND_VALUE', key: valueKey, inline }, { signal });
   if (reply.type !== 'VALUE') return { closer: [] };
   tokens?.set(idToHex(contact.id), reply.token);
-  return { closer: reply.contacts, value: reply.value };
+  return { closer: reply.contacts, value: reply.value, held: (reply.held ?? 0) > 0 };
 }
 
 /** Immutable content: keep a value only when it hashes to the key. Values arrive in their own buffers. */

@@ -42,9 +42,9 @@ function fields(m: Message): unknown[] {
     case 'NODES':
       return [packContacts(m.contacts), m.token];
     case 'FIND_VALUE':
-      return [m.key];
+      return [m.key, m.inline ?? WIRE_LIMITS.maxValueBytes];
     case 'VALUE':
-      return [m.value, packContacts(m.contacts), m.token];
+      return [m.value, packContacts(m.contacts), m.token, m.held ?? 0];
     case 'STORE':
       return [m.key, m.value, m.ttl, m.token, m.kind ?? ValueKind.IMMUTABLE, m.cas ?? null, m.replicas ?? DHT_REPLICATION_FACTOR];
     case 'AUDIT':

@@ -59,7 +59,12 @@ export interface Pong extends Header { readonly type: 'PONG'; readonly observed:
 export interface FindNode extends Header { readonly type: 'FIND_NODE'; readonly target: NodeId }
 /** Answer to FIND_NODE: closer contacts, and a write token for a later STORE of the target (empty from a node that stores nothing). */
 export interface Nodes extends Header { readonly type: 'NODES'; readonly contacts: readonly Contact[]; readonly token: Uint8Array }
-export interface FindValue extends Header { readonly type: 'FIND_VALUE'; readonly key: Key }
+/**
+ * Asks for the value under `key`. `inline`: the largest immutable value the asker wants in the
+ * answer, bytes (default maxValueBytes: any). A holder of a larger one answers with `held`, and the
+ * asker fetches it from one holder instead of receiving it from every holder it asked at once.
+ */
+export interface FindValue extends Header { readonly type: 'FIND_VALUE'; readonly key: Key; readonly inline?: number }
 /** Answer to FIND_VALUE: the value when the peer holds it, else closer contacts. */
 export interface ValueReply extends Header {
   readonly type: 'VALUE';
@@ -67,6 +72,8 @@ export interface ValueReply extends Header {
   readonly contacts: readonly Contact[];
   /** A write token for a later STORE of the key (empty from a node that stores nothing). */
   readonly token: Uint8Array;
+  /** Size of the value the peer holds but did not send (larger than the asked `inline`); 0 or absent: none. */
+  readonly held?: number;
 }
 /** Asks the peer to hold `value` under `key` for `ttl` seconds. */
 export interface Store extends Header {

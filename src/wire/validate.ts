@@ -15,7 +15,7 @@ const TYPE_NAMES = new Map<number, MessageTypeName>(
 
 /** Number of fields after the 5 header fields, per type. */
 const FIELD_COUNT: Record<MessageTypeName, number> = {
-  PING: 0, PONG: 2, FIND_NODE: 1, NODES: 2, FIND_VALUE: 1, VALUE: 3, STORE: 7, STORED: 1, ERROR: 2,
+  PING: 0, PONG: 2, FIND_NODE: 1, NODES: 2, FIND_VALUE: 2, VALUE: 4, STORE: 7, STORED: 1, ERROR: 2,
   GET_RECORD: 1, RECORD: 1, AUDIT: 2, AUDIT_PROOF: 1,
   CONTRACT_CALL: 1, CONTRACT_QUERY: 4, CONTRACT_RESULT: 4, CONTRACT_UPDATE: 6, CONTRACT_INSTALL: 3, CONTRACT_ACK: 2,
   CONTRACT_SYNC: 4, CONTRACT_STATE: 5, CONTRACT_RECEIPT: 1,
@@ -66,7 +66,7 @@ function body(type: MessageTypeName, f: unknown[], h: HeaderFields): Message | n
     case 'FIND_NODE':
       return isId(f[0]) ? { type, ...h, target: toId(f[0]) } : null;
     case 'FIND_VALUE':
-      return isId(f[0]) ? { type, ...h, key: toId(f[0]) } : null;
+      return isId(f[0]) && isUint(f[1], WIRE_LIMITS.maxValueBytes) ? { type, ...h, key: toId(f[0]), inline: f[1] } : null;
     case 'NODES': {
       const contacts = parseContacts(f[0]);
       return contacts === null || !isToken(f[1]) ? null : { type, ...h, contacts, token: new Uint8Array(f[1]) };
@@ -94,13 +94,15 @@ function body(type: MessageTypeName, f: unknown[], h: HeaderFields): Message | n
 }
 
 function valueReply(f: unknown[], h: HeaderFields): Message | null {
-  const [value, rawContacts, token] = f;
+  const [value, rawContacts, token, held] = f;
   if (value !== null && !isBytes(value)) return null;
   if (!isToken(token)) return null;
+  // A peer holds a value it did not send, or sends one: never both.
+  if (!isUint(held, WIRE_LIMITS.maxValueBytes) || (held > 0 && value !== null)) return null;
   if (value !== null && value.byteLength > WIRE_LIMITS.maxValueBytes) return null;
   const contacts = parseContacts(rawContacts);
   if (contacts === null) return null;
-  return { type: 'VALUE', ...h, value: value === null ? null : new Uint8Array(value), contacts, token: new Uint8Array(token) };
+  return { type: 'VALUE', ...h, value: value === null ? null : new Uint8Array(value), contacts, token: new Uint8Array(token), held };
 }
 
 function store(f: unknown[], h: HeaderFields): Message | null {

@@ -115,6 +115,60 @@ describe('driveLookup', () => {
     expect(result.lacking.length).toBeGreaterThan(0);
   });
 
+  it('fetches a held value from one holder at a time, moving on past a forged one; holders are not lacking', async () => {
+    const clock = new ManualClock();
+    const world = makeWorld(200, 6);
+    const target = world.rnd.bytes(32) as Id;
+    const holders = world.closestOf(target, world.nodes, 4);
+    const held = new Set(holders.map((c) => idToHex(c.id)));
+    const forger = idToHex(holders[0]!.id);
+    const fetched: string[] = [];
+    let running = 0;
+    let maxRunning = 0;
+    const lookup = new Lookup({ target, k: 20 }, world.nodes.slice(0, 3));
+    const result = await driveLookup(lookup, async (c) => {
+      if (held.has(idToHex(c.id))) return { closer: world.answer(c, target, 20), held: true };
+      return { closer: world.answer(c, target, 20) };
+    }, {
+      clock,
+      accept: async (v) => (v[0] === 1 ? v : null),
+      fetch: async (c) => {
+        fetched.push(idToHex(c.id));
+        maxRunning = Math.max(maxRunning, ++running);
+        await new Promise((r) => setImmediate(r));
+        running--;
+        return idToHex(c.id) === forger ? Uint8Array.of(0) : Uint8Array.of(1);
+      },
+    });
+    expect(result.value).toEqual(Uint8Array.of(1));
+    expect(maxRunning).toBe(1);
+    // The first holder met is fetched from first; a forged answer costs one more fetch at most.
+    expect(fetched.length).toBeLessThanOrEqual(2);
+    expect(result.rejected).toBe(fetched[0] === forger ? 1 : 0);
+    expect(result.lacking.some((c) => held.has(idToHex(c.id)))).toBe(false);
+  });
+
+  it('waits for a held value being fetched after every peer answered, and ends without one when every fetch fails', async () => {
+    const clock = new ManualClock();
+    const world = makeWorld(100, 7);
+    const target = world.rnd.bytes(32) as Id;
+    const holder = idToHex(world.closestOf(target, world.nodes, 1)[0]!.id);
+    let release: (v: Uint8Array | null) => void = () => {};
+    const lookup = new Lookup({ target, k: 20 }, world.nodes.slice(0, 3));
+    const query = async (c: Contact) => (idToHex(c.id) === holder ? { closer: [], held: true } : { closer: world.answer(c, target, 20) });
+    const pending = driveLookup(lookup, query, { clock, fetch: () => new Promise((r) => { release = r; }) });
+    let ended = false;
+    void pending.then(() => { ended = true; });
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(ended).toBe(false); // every peer answered; the fetch still runs
+    release(Uint8Array.of(7));
+    expect((await pending).value).toEqual(Uint8Array.of(7));
+
+    const failing = await driveLookup(new Lookup({ target, k: 20 }, world.nodes.slice(0, 3)), query, { clock, fetch: async () => { throw new Error('timeout'); } });
+    expect(failing.value).toBeNull();
+    expect(failing.timedOut).toBe(false);
+  });
+
   it('ends by the lookup deadline when peers never answer', async () => {
     const clock = new ManualClock();
     const world = makeWorld(50, 9);

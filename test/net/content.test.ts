@@ -215,6 +215,24 @@ describe('putStream / getStream on an 8-node testnet', () => {
     await expect(stream.next()).rejects.toMatchObject({ code: 'INVALID_CONTENT' });
   });
 
+  it('receives each chunk it lacks once, not once per holder asked (bytes in ≈ the chunks it does not hold)', async () => {
+    const size = 4 * MiB;
+    const writer = net.nodes[1]!;
+    const reader = net.nodes[6]!;
+    const put = await writer.putStream(content(size, 77, createHasher()));
+    const manifest = decodeManifest((await writer.get(put.key)).value)!;
+    // Chunks the reader holds itself are read from its store; the others cross the network.
+    const remote = manifest.chunks.filter((k) => !reader.holds(k)).length * CHUNK_BYTES;
+    const before = reader.extendedStats().transport.bytesIn;
+    const got = await drain(reader.getStream(put.key));
+    const received = reader.extendedStats().transport.bytesIn - before;
+    expect(got.bytes).toBe(size);
+    const ratio = remote === 0 ? 0 : received / remote;
+    report({ test: 'content', figure: 'read_bytes_in_per_remote_byte', value: Math.round(ratio * 100) / 100, threshold: 1.25, pass: ratio <= 1.25 });
+    // Before holders answered `held` for large values, every holder asked (alpha = 3) sent the chunk: ≈ 3.
+    expect(received).toBeLessThanOrEqual(1.25 * remote + 64 * KiB);
+  });
+
   it('keeps memory flat while 64 MiB stream out and back (growth < 200 MiB)', async () => {
     const size = 64 * MiB;
     const dropsBefore = reassemblyDropsIn(net);

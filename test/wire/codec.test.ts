@@ -33,8 +33,9 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('PONG' as const), ...header, observed: fc.record({ host, port }) }),
   fc.record({ type: fc.constant('FIND_NODE' as const), ...header, target: id }),
   fc.record({ type: fc.constant('NODES' as const), ...header, contacts, token }),
-  fc.record({ type: fc.constant('FIND_VALUE' as const), ...header, key: id }),
+  fc.record({ type: fc.constant('FIND_VALUE' as const), ...header, key: id, inline: fc.integer({ min: 0, max: WIRE_LIMITS.maxValueBytes }) }),
   fc.record({ type: fc.constant('VALUE' as const), ...header, value: fc.option(value, { nil: null }), contacts, token }),
+  fc.record({ type: fc.constant('VALUE' as const), ...header, value: fc.constant(null), contacts, token, held: fc.integer({ min: 1, max: WIRE_LIMITS.maxValueBytes }) }),
   fc.record({
     type: fc.constant('STORE' as const), ...header, key: id, value,
     ttl: fc.integer({ min: 1, max: WIRE_LIMITS.maxTtlSeconds }), token,
@@ -95,6 +96,19 @@ describe('wire codec', () => {
       { numRuns: RUNS },
     );
     expect(decoded).toBeGreaterThan(0);
+  });
+
+  it('carries FIND_VALUE inline limits and VALUE held sizes, and rejects a VALUE both holding and sending', () => {
+    const sender = new Uint8Array(32) as Id;
+    const key = new Uint8Array(32).fill(3) as Id;
+    const token = new Uint8Array(0);
+    expect(decode(encode({ type: 'FIND_VALUE', tid: 1, sender, flags: 0, key }))).toMatchObject({ inline: WIRE_LIMITS.maxValueBytes });
+    expect(decode(encode({ type: 'FIND_VALUE', tid: 1, sender, flags: 0, key, inline: 0 }))).toMatchObject({ inline: 0 });
+    expect(decode(encode({ type: 'FIND_VALUE', tid: 1, sender, flags: 0, key, inline: WIRE_LIMITS.maxValueBytes + 1 }))).toBeNull();
+    expect(decode(encode({ type: 'VALUE', tid: 2, sender, flags: 0, value: null, contacts: [], token, held: 262_144 }))).toMatchObject({ value: null, held: 262_144 });
+    expect(decode(encode({ type: 'VALUE', tid: 2, sender, flags: 0, value: Uint8Array.of(1), contacts: [], token }))).toMatchObject({ held: 0 });
+    expect(decode(encode({ type: 'VALUE', tid: 2, sender, flags: 0, value: Uint8Array.of(1), contacts: [], token, held: 1 }))).toBeNull();
+    expect(decode(encode({ type: 'VALUE', tid: 2, sender, flags: 0, value: null, contacts: [], token, held: WIRE_LIMITS.maxValueBytes + 1 }))).toBeNull();
   });
 
   it('rejects a NODES answer with more than k contacts or duplicate ids', () => {
