@@ -15,10 +15,10 @@ import { get, type OperationsContext, publish, put, replicationFactor } from './
 /** Chunks written at once by default. */
 export const DEFAULT_PUT_PARALLEL = 4;
 /**
- * Chunks fetched ahead of the reader by default. Each chunk lookup asks alpha (3) holders at
- * once and each answers with the whole 256 KiB chunk, so parallel × 3 × 256 KiB arrive together:
- * 4 (3 MiB) fits a receiver's 4 MiB socket buffer; 8 (6 MiB) overflowed it on a loopback
- * testnet, and the lost fragments made chunks NOT_FOUND.
+ * Chunks fetched ahead of the reader by default. A chunk is fetched from one holder (FIND_VALUE
+ * `inline`, docs/wire.md), so about parallel × 256 KiB arrive together. When every holder asked
+ * sent it, 8 (6 MiB at once) overflowed a receiver's 4 MiB socket buffer on a loopback testnet
+ * and the lost fragments made chunks NOT_FOUND; 4 stays, now with room to spare.
  */
 export const DEFAULT_GET_PARALLEL = 4;
 
@@ -44,7 +44,7 @@ export interface PutStreamResult {
 
 /** Options of getStream. */
 export interface GetStreamOptions {
-  /** Chunks fetched ahead at most (memory and burst ≈ parallel × 3 × 256 KiB). Default 4. */
+  /** Chunks fetched ahead at most (memory and burst ≈ parallel × 256 KiB). Default 4. */
   parallel?: number;
   signal?: AbortSignal;
 }
