@@ -1,8 +1,9 @@
 /**
  * Replication through the network (docs/replication.md): a 30-node loopback testnet, values
- * stored with r = 3, then a third of the nodes stopped at once. Repair rounds are driven with
- * `node.replicate()` on every survivor (the timers are set to a day, so nothing runs on its
- * own); afterwards every value is read back from a survivor and the live replicas per key are
+ * stored with r = 3, then a third of the nodes stopped at once. Full repair rounds are driven
+ * with `node.replicate()` on every survivor (the timers are set to a day); urgent rounds run on
+ * their own once a bucket refresh has removed the departed nodes from the survivors' tables
+ * (docs/replication.md). Afterwards every value is read back from a survivor and the live replicas per key are
  * counted before and after. Also: a full node refuses a STORE with STORAGE_FULL and the
  * publisher moves on to the next closest, and audits feed the auditor's reputation book.
  */
@@ -169,13 +170,15 @@ describe('Replication on a 30-node testnet (r = 3)', () => {
     await Promise.all([...dead].map((n) => n.stop()));
     const survivors = live();
     expect(survivors).toHaveLength(N - KILLED);
-    const staleBefore = staleEntries(survivors, stoppedIds);
-    const refreshMs = await refreshTables(survivors, random);
-    const staleAfter = staleEntries(survivors, stoppedIds);
+    // Counted at once: the refresh below removes the departed nodes from the survivors' tables,
+    // and each removal starts an urgent repair of the keys the departed node was closer to.
     const before = stored.map((s) => holders(s.key, survivors));
     const lostSome = before.filter((h, i) => h < initial[i]!).length;
     const placedComplete = (): number => stored.filter((s) => closestWithRoom(s.key, R).every((n) => n.holds(s.key))).length / stored.length;
     const placedBefore = placedComplete();
+    const staleBefore = staleEntries(survivors, stoppedIds);
+    const refreshMs = await refreshTables(survivors, random);
+    const staleAfter = staleEntries(survivors, stoppedIds);
 
     // Repair rounds on every survivor, at most MAX_ROUNDS, until every value sits on its r
     // closest survivors (with room).
@@ -187,7 +190,7 @@ describe('Replication on a 30-node testnet (r = 3)', () => {
     const repairedAt = performance.now();
     const after = stored.map((s) => holders(s.key, survivors));
     const placedAfter = placedComplete();
-    const totals = { repaired: 0, republished: 0, checked: 0, passed: 0, missing: 0, failed: 0, silent: 0, failures: 0 };
+    const totals = { repaired: 0, republished: 0, checked: 0, passed: 0, missing: 0, failed: 0, silent: 0, failures: 0, urgentRounds: 0 };
     for (const n of survivors) {
       const s = n.extendedStats().replication!;
       totals.repaired += s.repaired;
@@ -198,6 +201,7 @@ describe('Replication on a 30-node testnet (r = 3)', () => {
       totals.failed += s.auditsFailed;
       totals.silent += s.auditsSilent;
       totals.failures += s.failures;
+      totals.urgentRounds += s.urgentRounds;
     }
 
     // Every value is read back from a survivor that does not hold it (a network read).
@@ -219,7 +223,7 @@ describe('Replication on a 30-node testnet (r = 3)', () => {
 
     process.stdout.write(`\nreplication: ${N} nodes, ${stored.length} values at r = ${R}; stopped ${KILLED} (${skipped} candidates passed over); `
       + `${lostSome} values lost a holder; live holders min/median ${Math.min(...before)}/${median(before)} -> ${Math.min(...after)}/${median(after)} `
-      + `after ${rounds} round(s); on their r closest survivors ${placedBefore.toFixed(2)} -> ${placedAfter.toFixed(2)}; `
+      + `after ${totals.urgentRounds} urgent and ${rounds} full round(s); on their r closest survivors ${placedBefore.toFixed(2)} -> ${placedAfter.toFixed(2)}; `
       + `repaired ${totals.repaired}, audits pass/missing/fail/silent ${totals.passed}/${totals.missing}/${totals.failed}/${totals.silent}, `
       + `lookup failures ${totals.failures}; retrievable ${retrievable}/${stored.length}; `
       + `stale table entries ${staleBefore} -> ${staleAfter} after a ${Math.round(refreshMs)} ms bucket refresh; `
@@ -232,6 +236,7 @@ describe('Replication on a 30-node testnet (r = 3)', () => {
     report({ test: 'replication', figure: 'placed_on_r_closest_before', value: placedBefore });
     report({ test: 'replication', figure: 'placed_on_r_closest_after', value: placedAfter, threshold: 1, pass: placedAfter === 1 });
     report({ test: 'replication', figure: 'repair_rounds', value: rounds });
+    report({ test: 'replication', figure: 'urgent_rounds', value: totals.urgentRounds });
     report({ test: 'replication', figure: 'repair_ms', value: Math.round(repairedAt - stores - refreshMs) });
     report({ test: 'replication', figure: 'stale_entries_after_refresh', value: staleAfter });
     report({ test: 'replication', figure: 'replicas_repaired', value: totals.repaired });
