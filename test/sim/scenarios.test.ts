@@ -80,9 +80,10 @@ describe('simulator scenarios', () => {
   });
 
   it('T27 (sim): 10 % of 1,000 nodes replaced per minute; stored keys stay found (≥ 99 %)', async () => {
-    // SLOW: the full scenario, 2 simulated hours with 1,000 keys (about 75 minutes of wall
-    // time). The first hour now holds 0.997 (docs/simulation.md); the two hours are not recorded
-    // since the lookup fixes, and lost keys (about six an hour) put 0.99 at the edge.
+    // SLOW: the full scenario, 2 simulated hours with 1,000 keys (75 minutes of wall time
+    // or more). The first hour held 0.997 after the lookup fixes (docs/simulation.md); lost keys
+    // (about six an hour then) came from repair that waited, now fixed; the two hours with that
+    // fix are still to be recorded.
     const minutes = SLOW ? 120 : 4;
     const r = await runChurn({ nodes: 1000, seed: 27, keys: SLOW ? 1000 : 40, minutes, sampleEvery: SLOW ? 10 : 2 });
     const success = value(r.figures, 'lookup_success');
