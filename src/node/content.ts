@@ -10,7 +10,8 @@ import { idToHex, type Key } from '../id/index.js';
 import { DhtError } from '../util/index.js';
 import { CHUNK_BYTES, decodeManifest, encodeManifest, type Manifest, MAX_MANIFEST_CHUNKS } from '../values/index.js';
 import { ValueKind } from '../wire/index.js';
-import { get, type OperationsContext, publish, put, replicationFactor } from './operations.js';
+import type { OperationsContext } from './context.js';
+import { get, publish, put, replicationFactor } from './operations.js';
 
 /** Chunks written at once by default. */
 export const DEFAULT_PUT_PARALLEL = 4;

@@ -14,7 +14,9 @@ import type { NodeIdentity } from '../crypto/index.js';
 import { compareDistance, type Contact, idEquals, type Key } from '../id/index.js';
 import { DhtError, isDhtError } from '../util/index.js';
 import type { CallOutcome, ContractReplica } from './contract-exec.js';
-import { type OperationsContext, replicationFactor, runLookup } from './operations.js';
+import type { OperationsContext } from './context.js';
+import { replicationFactor } from './operations.js';
+import { runLookup } from './run-lookup.js';
 
 /**
  * How long an install may take at a holder, ms: it fetches the code from the DHT and meters it

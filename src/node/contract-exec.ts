@@ -15,7 +15,8 @@ import {
 import { compareDistance, type Contact, idEquals, type Key, type NodeId } from '../id/index.js';
 import { type Address, bytesEqual, DhtError, toHex } from '../util/index.js';
 import type { ContractCall, ContractInstall, ContractRequest, ContractSync, ContractUpdate, ResponseBody } from '../wire/index.js';
-import { type OperationsContext, replicationFactor } from './operations.js';
+import type { OperationsContext } from './context.js';
+import { replicationFactor } from './operations.js';
 import { answerSync, fetchSnapshot } from './contract-sync.js';
 
 /** Statuses whose receipts are deterministic and replicated (killed, conflict and not_found are local). */

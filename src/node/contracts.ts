@@ -26,7 +26,9 @@ import {
 import { ContractReplica, type ContractReplicaStats } from './contract-exec.js';
 import { contractInfo, type ContractListing, findContracts, type FindContractsOptions, type FindContractsResult, publishTag } from './discovery.js';
 import { putMutable } from './mutable.js';
-import { type OperationsContext, put, replicationFactor, runLookup } from './operations.js';
+import type { OperationsContext } from './context.js';
+import { put, replicationFactor } from './operations.js';
+import { runLookup } from './run-lookup.js';
 import type { ContractsInit } from './options.js';
 
 /** What deployContract takes. */

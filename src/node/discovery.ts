@@ -15,7 +15,7 @@ import { idToHex, type Key, type NodeId } from '../id/index.js';
 import { bytesEqual, DhtError, isDhtError } from '../util/index.js';
 import type { SetEntry } from '../values/index.js';
 import { getMutableAt } from './mutable.js';
-import type { OperationsContext } from './operations.js';
+import type { OperationsContext } from './context.js';
 import { addToSet, getSet } from './sets.js';
 
 /** Manifests findContracts resolves by default. */

@@ -15,7 +15,9 @@ import {
 } from '../values/index.js';
 import { ValueKind } from '../wire/index.js';
 import { verifyMutable } from './accept.js';
-import { type OperationsContext, publish, type PutResult, replicationFactor, runLookup, storeOne, type TokenMap, type Write } from './operations.js';
+import type { OperationsContext, TokenMap } from './context.js';
+import { publish, type PutResult, replicationFactor, storeOne, type Write } from './operations.js';
+import { runLookup } from './run-lookup.js';
 
 const EMPTY = new Uint8Array(0);
 

@@ -9,7 +9,9 @@ import { auditProof, placementOrder, Replicator } from '../replication/index.js'
 import type { RecordMeta, Store } from '../storage/index.js';
 import { DhtError } from '../util/index.js';
 import { ValueKind } from '../wire/index.js';
-import { type OperationsContext, runLookup, storeOne, type TokenMap } from './operations.js';
+import type { OperationsContext, TokenMap } from './context.js';
+import { storeOne } from './operations.js';
+import { runLookup } from './run-lookup.js';
 
 /** Tokens of the last lookup per key, kept only between a round's targets() and its sends. */
 const MAX_TOKEN_SETS = 1024;

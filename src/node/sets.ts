@@ -13,7 +13,9 @@ import {
 } from '../values/index.js';
 import { ValueKind } from '../wire/index.js';
 import { verifyEntry } from './accept.js';
-import { type OperationsContext, publish, type PutResult, replicationFactor, runLookup, type Write } from './operations.js';
+import type { OperationsContext } from './context.js';
+import { publish, type PutResult, replicationFactor, type Write } from './operations.js';
+import { runLookup } from './run-lookup.js';
 
 /** Options of addToSet. */
 export interface AddToSetOptions {

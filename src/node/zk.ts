@@ -14,7 +14,9 @@ import {
   buildZkValue, decodeZkValue, encodeZkValue, openZkValue, ownerCommitment, verifyZkValue, type ZkAccessLevel, type ZkCheck, type ZkDhtValue,
   zkKey, type ZkOwner, type ZkWorkers,
 } from '../zk/index.js';
-import { type OperationsContext, publish, type PutResult, replicationFactor, runLookup, type TokenMap } from './operations.js';
+import type { OperationsContext, TokenMap } from './context.js';
+import { publish, type PutResult, replicationFactor } from './operations.js';
+import { runLookup } from './run-lookup.js';
 
 /** Options of putZk. */
 export interface PutZkOptions {
