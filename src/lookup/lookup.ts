@@ -8,7 +8,7 @@
  * full RPC timeout; its answer is still used if it arrives before the lookup ends.
  */
 import type { Contact, Id } from '../id/index.js';
-import { compareDistance, idEquals, idToHex } from '../id/index.js';
+import { compareDistance, idEquals } from '../id/index.js';
 import { K_BUCKET_SIZE, LOOKUP_ALPHA, LOOKUP_SLOW_PEER } from '../util/index.js';
 
 /** What the driver should do next. */
@@ -69,9 +69,8 @@ export class Lookup {
   readonly #maxCandidates: number;
   readonly #slowAfter: number;
   readonly #claim: ((contact: Contact) => boolean) | null;
-  /** Sorted closest first. */
+  /** Sorted closest first; distinct ids have distinct distances, so an id is found by bisection. */
   readonly #candidates: Candidate[] = [];
-  readonly #byId = new Map<string, Candidate>();
   readonly #progress: LookupProgress = { queried: 0, succeeded: 0, failed: 0, slow: 0, inFlight: 0, maxInFlight: 0 };
   #finished = false;
 
@@ -181,8 +180,9 @@ export class Lookup {
   }
 
   #settle(contact: Contact, state: 'succeeded' | 'failed'): Candidate | null {
-    const c = this.#byId.get(idToHex(contact.id));
-    if (c === undefined || (c.state !== 'waiting' && c.state !== 'slow')) return null;
+    const at = this.#position(contact.id);
+    const c = this.#candidates[at];
+    if (c === undefined || !idEquals(c.contact.id, contact.id) || (c.state !== 'waiting' && c.state !== 'slow')) return null;
     if (c.state === 'waiting') this.#progress.inFlight--;
     else this.#progress.slow--;
     c.state = state;
@@ -192,21 +192,25 @@ export class Lookup {
 
   #add(contact: Contact, hop: number): void {
     if (this.#self !== null && idEquals(contact.id, this.#self)) return;
-    const hex = idToHex(contact.id);
-    if (this.#byId.has(hex)) return;
+    const list = this.#candidates;
+    const at = this.#position(contact.id);
+    if (at < list.length && idEquals(list[at]!.contact.id, contact.id)) return; // known already
+    if (at >= this.#maxCandidates) return;
+    list.splice(at, 0, { contact, state: 'new', sentAt: 0, hop });
+    this.#trim();
+  }
+
+  /** Where `id` is, or would be inserted, in the candidates (the first not closer than it). */
+  #position(id: Id): number {
     const list = this.#candidates;
     let lo = 0;
     let hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareDistance(this.target, list[mid]!.contact.id, contact.id) < 0) lo = mid + 1;
+      if (compareDistance(this.target, list[mid]!.contact.id, id) < 0) lo = mid + 1;
       else hi = mid;
     }
-    if (lo >= this.#maxCandidates) return;
-    const entry: Candidate = { contact, state: 'new', sentAt: 0, hop };
-    list.splice(lo, 0, entry);
-    this.#byId.set(hex, entry);
-    this.#trim();
+    return lo;
   }
 
   /** Forgets the farthest never-queried candidates beyond maxCandidates. */
@@ -216,7 +220,6 @@ export class Lookup {
       const c = list[i]!;
       if (c.state !== 'new') continue;
       list.splice(i, 1);
-      this.#byId.delete(idToHex(c.contact.id));
     }
   }
 }

@@ -33,6 +33,8 @@ export interface HandlerContext {
   onInvalidStore(from: Address, code: DhtErrorCode, penalise: boolean, sender: NodeId): void;
   /** Counts a STORE refused for a missing, foreign or expired write token. */
   onBadToken(from: Address): void;
+  /** A peer audited a record held here, or stored one as a holder: it just checked the record's holders. */
+  onPeerCheck?(key: Key): void;
 }
 
 const NO_TOKEN = new Uint8Array(0);
@@ -91,6 +93,7 @@ function liveSet(bytes: Uint8Array, now: number): Uint8Array | null {
 async function audit(ctx: HandlerContext, request: Audit): Promise<ResponseBody> {
   const found = ctx.store?.getCopy(request.key);
   if (found === undefined) return { type: 'AUDIT_PROOF', proof: NO_TOKEN };
+  ctx.onPeerCheck?.(request.key);
   return { type: 'AUDIT_PROOF', proof: await auditProof(ctx.pool, request.nonce, request.key, found.value) };
 }
 
@@ -113,5 +116,6 @@ async function store(ctx: HandlerContext, request: Store, from: Address): Promis
     key: request.key, value: accepted.value, ttl: request.ttl * second, origin: formatAddress(from),
     kind: request.kind ?? ValueKind.IMMUTABLE, replicas: request.replicas ?? 0, decide: accepted.decide,
   });
+  if ((request.replicas ?? 0) > 0) ctx.onPeerCheck?.(request.key); // a cached copy (replicas 0) is no holder's check
   return { type: 'STORED', free: Math.max(0, ctx.store.stats().capBytes - ctx.store.stats().bytes) };
 }

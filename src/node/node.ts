@@ -196,6 +196,7 @@ export class DhtNode {
         if (penalise) this.#reputation.record(sender, 'invalid_value', o.clock.now());
       },
       onBadToken: () => { this.#badTokens++; },
+      onPeerCheck: (key: Key) => replicator?.peerChecked(key),
     };
     rpc.setHandler((request, from) => handleRequest(handlerCtx, request, from));
     const contracts = new NodeContracts({

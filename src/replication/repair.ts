@@ -6,7 +6,9 @@
  * them, and sent to those that lack it (repair); a target that does not answer is replaced by the
  * next in placement order. Records are checked `concurrency` at a time. A node that learns of a
  * new close contact, or sees one leave, queues the keys that contact should hold (or held) and
- * checks them in a round of their own shortly after, ahead of the round-robin.
+ * checks them in a round of their own shortly after, ahead of the round-robin. A record another
+ * holder has just checked (it audited or stored it here) is left alone: one check per interval
+ * covers all r holders (Kademlia §2.5 does the same for republishing).
  */
 import type { Contact, Key } from '../id/index.js';
 import { compareDistance, idEquals, idToHex } from '../id/index.js';
@@ -48,6 +50,12 @@ export interface ReplicatorInit {
   concurrency?: number;
   /** Delay before queued keys are checked in a round of their own, ms. Default REPAIR_URGENT_DELAY. */
   urgentDelay?: number;
+  /**
+   * Time before the first round, ms; default `interval`. Nodes started together (a simulated
+   * network, a fleet restarted at once) pass a random share of the interval, so that the holders
+   * of a record do not all check it at the same moment and each skip nothing.
+   */
+  firstRoundAfter?: number;
 }
 
 /** Counters of the replicator (extended stats, docs/replication.md). */
@@ -61,6 +69,8 @@ export interface ReplicationStats {
   repaired: number;
   /** Targets beyond the first r tried because one of those did not answer. */
   fallbacks: number;
+  /** Records not checked because another holder had just checked them (audited or stored them here). */
+  skipped: number;
   auditsPassed: number;
   auditsFailed: number;
   auditsMissing: number;
@@ -78,11 +88,13 @@ export class Replicator {
   readonly #d: ReplicatorDeps;
   readonly #o: ReplicatorInit;
   readonly #stats: ReplicationStats = {
-    rounds: 0, urgentRounds: 0, checked: 0, republished: 0, repaired: 0, fallbacks: 0, auditsPassed: 0, auditsFailed: 0, auditsMissing: 0, auditsSilent: 0, failures: 0,
+    rounds: 0, urgentRounds: 0, checked: 0, republished: 0, repaired: 0, fallbacks: 0, skipped: 0, auditsPassed: 0, auditsFailed: 0, auditsMissing: 0, auditsSilent: 0, failures: 0,
     lastRoundMinHolders: 0, lastRoundMedianHolders: 0, lastRoundReplicated: 1,
   };
-  /** Keys to check ahead of the round-robin (a close contact appeared or left). */
-  readonly #urgent = new Map<string, Key>();
+  /** Keys to check ahead of the round-robin (a close contact appeared or left), with when they were queued. */
+  readonly #urgent = new Map<string, { key: Key; at: number }>();
+  /** Held keys another holder checked: key hex → when it last audited or stored the key here. */
+  readonly #peerChecked = new Map<string, number>();
   /** Where the round-robin resumes: the last key checked. */
   #cursor: Key | null = null;
   /** Own publications: key hex → last republish time. */
@@ -100,7 +112,12 @@ export class Replicator {
 
   /** Starts rounds every `interval` (one at a time). */
   start(): void {
-    this.#timer ??= this.#d.clock.setInterval(() => { void this.round(); }, this.#o.interval);
+    if (this.#timer !== null || this.#closed) return;
+    const { clock } = this.#d;
+    const every = (): void => { this.#timer = clock.setInterval(() => { void this.round(); }, this.#o.interval); };
+    const first = this.#o.firstRoundAfter;
+    if (first === undefined) { every(); return; }
+    this.#timer = clock.setTimeout(() => { every(); void this.round(); }, first);
   }
 
   /** Runs one round now (or joins the running one). */
@@ -125,6 +142,15 @@ export class Replicator {
     this.#queueCloser(c);
   }
 
+  /**
+   * Another node checked a record held here: it audited this node for `key`, or stored it here
+   * as a holder. It looked up the key's holders and repaired them just now, so this node skips
+   * the key until an interval has passed, or, for a queued key, when it was queued before.
+   */
+  peerChecked(key: Key): void {
+    this.#peerChecked.set(idToHex(key), this.#d.clock.now());
+  }
+
   stats(): ReplicationStats {
     return { ...this.#stats };
   }
@@ -147,7 +173,8 @@ export class Replicator {
       if (++scanned > this.#o.batch) break;
       if (e.replicas === 0) continue;
       if (compareDistance(e.key, c.id, this.#d.self.id) < 0) {
-        this.#urgent.set(idToHex(e.key), e.key);
+        const hex = idToHex(e.key);
+        if (!this.#urgent.has(hex)) this.#urgent.set(hex, { key: e.key, at: this.#d.clock.now() });
         queued = true;
       }
     }
@@ -179,13 +206,18 @@ export class Replicator {
     else this.#stats.rounds++;
     const holders: number[] = [];
     let complete = 0;
+    this.#forgetPeerChecks();
     const keys = this.#pick(urgentOnly);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < keys.length && !this.#closed) {
-        const key = keys[next++]!;
+        const { key, since } = keys[next++]!;
         const found = this.#d.store.getCopy(key);
         if (found === undefined || found.replicas === 0) continue;
+        if (this.#coveredByPeer(key, since, found.origin === SELF_SOURCE)) {
+          this.#stats.skipped++;
+          continue;
+        }
         try {
           const live = await this.#check(key, found.value, found);
           holders.push(live);
@@ -205,21 +237,41 @@ export class Replicator {
   }
 
   /**
-   * The urgent keys, then (unless `urgentOnly`) the next keys of the round-robin, `batch` in all,
-   * each once. Only the round-robin moves the cursor: urgent keys (anywhere in the key space)
-   * must not make it skip or repeat the keys between.
+   * True when another holder checked `key` after `since` and this node need not: its own
+   * publications are still re-sent when their republish falls due (that refreshes the TTLs).
    */
-  #pick(urgentOnly: boolean): Key[] {
+  #coveredByPeer(key: Key, since: number, own: boolean): boolean {
+    const hex = idToHex(key);
+    const at = this.#peerChecked.get(hex);
+    if (at === undefined || at <= since) return false;
+    return !own || this.#d.clock.now() - (this.#republishedAt.get(hex) ?? -Infinity) < this.#o.republishInterval;
+  }
+
+  /** Drops peer checks older than an interval: they no longer spare a check. */
+  #forgetPeerChecks(): void {
+    const horizon = this.#d.clock.now() - this.#o.interval;
+    for (const [hex, at] of this.#peerChecked) if (at < horizon) this.#peerChecked.delete(hex);
+  }
+
+  /**
+   * The urgent keys, then (unless `urgentOnly`) the next keys of the round-robin, `batch` in all,
+   * each once, with the time after which a peer's check spares it (an urgent key: when it was
+   * queued; another: an interval ago). Only the round-robin moves the cursor: urgent keys
+   * (anywhere in the key space) must not make it skip or repeat the keys between.
+   */
+  #pick(urgentOnly: boolean): Array<{ key: Key; since: number }> {
     const batch = this.#o.batch;
-    const picked = [...this.#urgent.values()].slice(0, batch);
-    for (const k of picked) this.#urgent.delete(idToHex(k));
+    const picked = [...this.#urgent.values()].slice(0, batch).map((u) => ({ key: u.key, since: u.at }));
+    for (const u of picked) this.#urgent.delete(idToHex(u.key));
     if (urgentOnly) return picked;
-    const seen = new Set(picked.map((k) => idToHex(k)));
+    const since = this.#d.clock.now() - this.#o.interval;
+    const seen = new Set(picked.map((u) => idToHex(u.key)));
     const after = this.#cursor;
     let cursor = after;
     const visit = (k: Key): void => {
       cursor = k;
-      if (!seen.has(idToHex(k))) { seen.add(idToHex(k)); picked.push(k); }
+      const hex = idToHex(k);
+      if (!seen.has(hex)) { seen.add(hex); picked.push({ key: k, since }); }
     };
     for (const e of this.#d.store.entries()) {
       if (picked.length >= batch) break;

@@ -257,7 +257,7 @@ export class SimNode {
       },
       proof: (nonce, key, value) => Promise.resolve(keyedBlake3(auditKey(nonce, key), value)),
       onAudit: () => {},
-    }, o);
+    }, { ...o, firstRoundAfter: (this.#random.next() / 0x1_0000_0000) * o.interval }); // nodes started together check at different times
   }
 
   #handle(request: Request, from: Address): ResponseBody | null {
@@ -279,9 +279,11 @@ export class SimNode {
           expiresAt: now + request.ttl * 1000, size: request.value.byteLength, origin: from.host,
           kind: request.kind ?? ValueKind.IMMUTABLE, replicas: request.replicas ?? 0,
         });
+        if ((request.replicas ?? 0) > 0) this.replicator?.peerChecked(request.key);
         return { type: 'STORED' };
       case 'AUDIT': {
         const held = this.records.getCopy(request.key);
+        if (held !== undefined) this.replicator?.peerChecked(request.key);
         return { type: 'AUDIT_PROOF', proof: held === undefined ? NO_TOKEN : keyedBlake3(auditKey(request.nonce, request.key), held.value) };
       }
       case 'GET_RECORD':

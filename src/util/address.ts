@@ -37,18 +37,39 @@ export function sameAddress(a: Address, b: Address): boolean {
 
 /** 4 or 16 bytes of an IP literal, or null when it is not one. */
 export function ipToBytes(host: string): Uint8Array | null {
-  const family = isIP(host);
-  if (family === 4) {
-    const parts = host.split('.').map(Number);
-    return Uint8Array.from(parts);
+  // Every contact on the wire goes through here: dotted quads are read without a regex.
+  const v4 = dottedQuad(host);
+  if (v4 !== null) return v4;
+  return isIP(host) === 6 ? ipv6ToBytes(host) : null;
+}
+
+/** The 4 bytes of a dotted quad as isIP accepts it (no leading zeros, each ≤ 255), else null. */
+function dottedQuad(host: string): Uint8Array | null {
+  const out = new Uint8Array(4);
+  let part = 0;
+  let digits = 0;
+  let value = 0;
+  for (let i = 0; i <= host.length; i++) {
+    const ch = i < host.length ? host.charCodeAt(i) : 46; // a '.' after the last part
+    if (ch === 46) {
+      if (digits === 0 || part > 3) return null;
+      out[part++] = value;
+      digits = 0;
+      value = 0;
+    } else if (ch >= 48 && ch <= 57) {
+      if (digits > 0 && value === 0) return null; // a leading zero
+      value = value * 10 + ch - 48;
+      if (++digits > 3 || value > 255) return null;
+    } else {
+      return null;
+    }
   }
-  if (family === 6) return ipv6ToBytes(host);
-  return null;
+  return part === 4 ? out : null;
 }
 
 /** The IP literal of 4 or 16 bytes, or null for any other length. */
 export function bytesToIp(bytes: Uint8Array): string | null {
-  if (bytes.byteLength === 4) return Array.from(bytes).join('.');
+  if (bytes.byteLength === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
   if (bytes.byteLength !== 16) return null;
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
@@ -131,15 +152,15 @@ export function isLoopback(host: string): boolean {
  * fe80::/10), unique-local IPv6 (fc00::/7), plus loopback. BEP 42 exempts the same ranges.
  */
 export function isLocalAddress(host: string): boolean {
-  if (isLoopback(host)) return true;
   const bytes = ipToBytes(host);
   if (bytes === null) return false;
   const v4 = mappedIpv4(bytes);
   if (v4 !== null) {
     const [a = 0, b = 0] = v4;
-    return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
+    return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
   }
-  return (bytes[0]! & 0xfe) === 0xfc || (bytes[0] === 0xfe && (bytes[1]! & 0xc0) === 0x80);
+  const loopback = bytes.every((b, i) => b === (i === 15 ? 1 : 0));
+  return loopback || (bytes[0]! & 0xfe) === 0xfc || (bytes[0] === 0xfe && (bytes[1]! & 0xc0) === 0x80);
 }
 
 /** The 4 IPv4 bytes of a 4-byte address or an IPv4-mapped IPv6 one (::ffff:a.b.c.d), else null. */

@@ -431,4 +431,67 @@ describe('Replicator: batches, round-robin and new contacts', () => {
     await rep.round();
     expect(rep.stats().rounds).toBe(2);
   });
+
+  it('runs its first round firstRoundAfter from start, then every interval', async () => {
+    await hold(key(0x10));
+    const rep = replicator({ interval: 10 * minute, firstRoundAfter: 3 * minute });
+    rep.start();
+    clock.advance(3 * minute - 1);
+    expect(net.targetCalls).toHaveLength(0);
+    clock.advance(1);
+    await vi.waitFor(() => expect(rep.stats().rounds).toBe(1));
+    await rep.round(); // joins the first round until it ends
+    clock.advance(10 * minute);
+    await vi.waitFor(() => expect(rep.stats().rounds).toBe(2));
+    expect(net.checked()).toEqual([0x10, 0x10]);
+  });
+});
+
+describe('Replicator: a record another holder just checked', () => {
+  it('skips a record a peer audited or stored here within the last interval, and checks it again after', async () => {
+    for (const first of [0x10, 0x20, 0x30]) await hold(key(first));
+    for (const first of [0x10, 0x20, 0x30]) for (const c of [A, B, C]) net.give(c, key(first), VALUE);
+    const rep = replicator({ interval: 10 * minute });
+    rep.peerChecked(key(0x10));
+    clock.advance(9 * minute);
+    rep.peerChecked(key(0x20));
+    clock.advance(minute);
+    await rep.round(); // 0x10 was checked by a peer 10 minutes ago: no longer covered
+    expect(net.checked()).toEqual([0x10, 0x30]);
+    expect(rep.stats()).toMatchObject({ checked: 2, skipped: 1 });
+    clock.advance(10 * minute);
+    await rep.round();
+    expect(net.checked().slice(2)).toEqual([0x10, 0x20, 0x30]);
+  });
+
+  it('skips a queued key only for a peer check made after it was queued', async () => {
+    for (const first of [0x05, 0x06]) await hold(key(first));
+    const rep = replicator({ interval: 10 * minute, urgentDelay: 5000 });
+    rep.start();
+    rep.peerChecked(key(0x05)); // before the departure: says nothing about it
+    clock.advance(1000);
+    rep.nodeLost(contact(0x00)); // queues 0x05 and 0x06
+    clock.advance(1000);
+    rep.peerChecked(key(0x06)); // another holder saw the departure first and checked 0x06
+    clock.advance(4000);
+    await vi.waitFor(() => expect(rep.stats().urgentRounds).toBe(1));
+    await vi.waitFor(() => expect(rep.stats().checked).toBe(1));
+    expect(net.checked()).toEqual([0x05]);
+    expect(rep.stats().skipped).toBe(1);
+  });
+
+  it('still republishes its own record when the republish is due, checked by a peer or not', async () => {
+    await hold(key(0x10), { origin: SELF_SOURCE });
+    const rep = replicator({ interval: 10 * minute, republishInterval: hour });
+    await rep.round(); // the first republish
+    expect(rep.stats().republished).toBe(3);
+    clock.advance(30 * minute);
+    rep.peerChecked(key(0x10));
+    await rep.round(); // not due, and a peer checked it: skipped
+    expect(rep.stats()).toMatchObject({ republished: 3, skipped: 1 });
+    clock.advance(30 * minute);
+    rep.peerChecked(key(0x10));
+    await rep.round(); // due: re-sent to every holder whatever the peer did
+    expect(rep.stats()).toMatchObject({ republished: 6, skipped: 1 });
+  });
 });

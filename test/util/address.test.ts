@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -26,6 +27,20 @@ describe('addresses', () => {
     fc.assert(fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (b) => {
       expect(ipToBytes(bytesToIp(b)!)).toEqual(b);
     }), { numRuns: 2000 });
+  });
+
+  it('reads exactly the dotted quads that net.isIP accepts', () => {
+    for (const bad of ['', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.256', '1..2.3', '.1.2.3', '1.2.3.4.', '1.2.3.-4', '1.2.3.4 ', '0x1.2.3.4', '1000.2.3.4']) {
+      expect(ipToBytes(bad), bad).toBeNull();
+    }
+    expect(ipToBytes('0.0.0.0')).toEqual(new Uint8Array(4));
+    expect(ipToBytes('255.255.255.255')).toEqual(Uint8Array.of(255, 255, 255, 255));
+    const part = fc.oneof(fc.nat(300).map(String), fc.constantFrom('00', '01', '007', '', 'a', '-1', ' 1'));
+    fc.assert(fc.property(fc.array(part, { minLength: 1, maxLength: 6 }), (parts) => {
+      const host = parts.join('.');
+      expect(ipToBytes(host) !== null, host).toBe(isIP(host) !== 0);
+      if (isIP(host) === 4) expect(bytesToIp(ipToBytes(host)!)).toBe(host);
+    }), { numRuns: 5000 });
   });
 });
 
