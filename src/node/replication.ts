@@ -52,6 +52,7 @@ export function createReplicator(ctx: OperationsContext, store: Store): Replicat
       }
     },
     proof: (nonce, key, value) => auditProof(ctx.pool, nonce, key, value),
+    closest: (key, n) => ctx.table.closest(key, n),
     onAudit: (c, outcome) => {
       const now = clock.now();
       if (outcome === 'pass') ctx.reputation.record(c.id, 'audit_pass', now);

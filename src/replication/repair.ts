@@ -37,6 +37,8 @@ export interface ReplicatorDeps {
   proof(nonce: Uint8Array, key: Key, value: Uint8Array): Promise<Uint8Array>;
   /** Audit outcome for reputation: 'pass', 'fail' (wrong bytes), 'missing', 'silent'. */
   onAudit(c: Contact, outcome: 'pass' | 'fail' | 'missing' | 'silent'): void;
+  /** Up to `n` contacts of the routing table closest to `key` (no lookup). Without it, departures are judged by distance to this node only. */
+  closest?(key: Key, n: number): Contact[];
 }
 
 export interface ReplicatorInit {
@@ -130,16 +132,17 @@ export class Replicator {
    * them within seconds instead of a full cycle later.
    */
   nodeLearned(c: Contact): void {
-    this.#queueCloser(c);
+    this.#queue(c, false);
   }
 
   /**
-   * A contact left the table after failing to answer: queue the held keys it was closer to than
-   * this node. It was likely one of their holders, and the copy it took with it is replaced within
-   * seconds, before the other holders leave too (under churn they do: docs/simulation.md).
+   * A contact left the table after failing to answer: queue the held keys it was likely a holder
+   * of, those it was closer to than this node or than the r-th closest node this node still
+   * knows. The copy it took with it is replaced within seconds, before the other holders leave
+   * too (under churn they do: docs/simulation.md).
    */
   nodeLost(c: Contact): void {
-    this.#queueCloser(c);
+    this.#queue(c, true);
   }
 
   /**
@@ -165,20 +168,32 @@ export class Replicator {
     await this.#running?.catch(() => {});
   }
 
-  /** Queues the held keys (at most `batch` scanned) that `c` is closer to than this node. */
-  #queueCloser(c: Contact): void {
+  /**
+   * Queues the held keys (at most `batch` scanned) that `c` is closer to than this node, or,
+   * when it left (`lost`), those it was among the r closest of as this node knows them.
+   */
+  #queue(c: Contact, lost: boolean): void {
     let scanned = 0;
     let queued = false;
     for (const e of this.#d.store.entries()) {
       if (++scanned > this.#o.batch) break;
       if (e.replicas === 0) continue;
-      if (compareDistance(e.key, c.id, this.#d.self.id) < 0) {
+      if (compareDistance(e.key, c.id, this.#d.self.id) < 0 || (lost && this.#wasHolder(c, e.key, e.replicas))) {
         const hex = idToHex(e.key);
         if (!this.#urgent.has(hex)) this.#urgent.set(hex, { key: e.key, at: this.#d.clock.now() });
         queued = true;
       }
     }
     if (queued) this.#scheduleUrgent();
+  }
+
+  /** True when fewer than r known nodes (this one included) are closer to `key` than `c`. */
+  #wasHolder(c: Contact, key: Key, r: number): boolean {
+    const known = this.#d.closest?.(key, r);
+    if (known === undefined) return false;
+    let closer = 0;
+    for (const k of known) if (!idEquals(k.id, c.id) && compareDistance(key, k.id, c.id) < 0) closer++;
+    return closer < r; // this node is farther than c (else the caller queued the key already)
   }
 
   /**

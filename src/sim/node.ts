@@ -256,6 +256,7 @@ export class SimNode {
         }
       },
       proof: (nonce, key, value) => Promise.resolve(keyedBlake3(auditKey(nonce, key), value)),
+      closest: (key, n) => this.table.closest(key, n),
       onAudit: () => {},
     }, { ...o, firstRoundAfter: (this.#random.next() / 0x1_0000_0000) * o.interval }); // nodes started together check at different times
   }

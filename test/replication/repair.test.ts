@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { keyedBlake3 } from '../../src/crypto/index.js';
 import type { Contact, Key, NodeId } from '../../src/id/index.js';
-import { idToHex } from '../../src/id/index.js';
+import { compareDistance, idToHex } from '../../src/id/index.js';
 import { auditKey, Replicator, type ReplicatorDeps, type ReplicatorInit } from '../../src/replication/index.js';
 import { SELF_SOURCE, Store } from '../../src/storage/index.js';
 import { DhtError, hour, ManualClock, minute, SeededRandom } from '../../src/util/index.js';
@@ -47,6 +47,8 @@ class FakeNetwork {
   defaultTargets: Contact[] = [];
   /** Keys whose lookup fails. */
   readonly failing = new Set<string>();
+  /** The routing table the replicator may consult (deps.closest); none when null. */
+  known: Contact[] | null = null;
 
   holds(c: Contact, k: Key): boolean {
     return this.held.get(idToHex(c.id))?.has(idToHex(k)) ?? false;
@@ -91,6 +93,7 @@ class FakeNetwork {
       },
       proof: async (nonce, k, value) => proofOf(nonce, k, value),
       onAudit: (c, outcome) => { this.outcomes.push({ peer: idToHex(c.id), outcome }); },
+      closest: this.known === null ? undefined : (k, n) => [...this.known!].sort((a, b) => compareDistance(k, a.id, b.id)).slice(0, n),
     };
   }
 }
@@ -398,6 +401,21 @@ describe('Replicator: batches, round-robin and new contacts', () => {
     await vi.waitFor(() => expect(rep.stats().rounds).toBe(1));
     await rep.round();
     expect(net.checked().slice(2, 4)).toEqual([0x05, 0x06]);
+  });
+
+  it('on a departure, also queues the keys whose r closest known nodes the departed one was among', async () => {
+    await hold(key(0xfe)); // SELF (0xff…) is its closest node
+    await hold(key(0x7e));
+    // Three nodes closer to 0xfe than 0xf0, and three closer to 0x7e than either departed node.
+    net.known = [contact(0xfd), contact(0xfb), contact(0xfa), contact(0x70), contact(0x71), contact(0x72)];
+    const rep = replicator({ urgentDelay: 5000 });
+    rep.start();
+    rep.nodeLost(contact(0xf0)); // farther from 0xfe than SELF and than all three: no holder of it
+    rep.nodeLost(contact(0xfc)); // farther than SELF, but among the three closest known: a holder
+    clock.advance(5000);
+    await vi.waitFor(() => expect(rep.stats().urgentRounds).toBe(1));
+    await vi.waitFor(() => expect(rep.stats().checked).toBe(1));
+    expect(net.checked()).toEqual([0xfe]);
   });
 
   it('does not check queued keys early before it is started (the next round takes them)', async () => {
