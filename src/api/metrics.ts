@@ -156,6 +156,7 @@ export class NodeMetrics {
         [{ kind: 'full' }, r.rounds], [{ kind: 'urgent' }, r.urgentRounds],
       ]);
       x.one('zhtp_replication_fallbacks_total', 'counter', 'Targets beyond the first r tried because a target did not answer or refused.', r.fallbacks);
+      x.one('zhtp_replication_skipped_total', 'counter', 'Records not checked because another holder had just checked them (audited or stored them here).', r.skipped);
       x.one('zhtp_replicas_repaired_total', 'counter', 'Replicas created at holders that lacked them.', r.repaired);
       x.family('zhtp_audits_total', 'counter', 'Replica audits, by outcome.', [
         [{ outcome: 'pass' }, r.auditsPassed], [{ outcome: 'fail' }, r.auditsFailed], [{ outcome: 'missing' }, r.auditsMissing], [{ outcome: 'silent' }, r.auditsSilent],

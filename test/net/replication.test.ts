@@ -277,4 +277,16 @@ describe('Replication on a 30-node testnet (r = 3)', () => {
     expect(auditedPairs).toBeGreaterThan(0);
     expect(aboveNeutral).toBe(auditedPairs);
   });
+
+  it('holders skip the records another holder has just audited or stored at them', async () => {
+    const [first, ...others] = live();
+    const before = others.map((n) => n.extendedStats().replication!);
+    await first!.replicate(); // checks all its records: audits their other holders, repairs the rest
+    const audited = first!.extendedStats().replication!;
+    await Promise.all(others.map((n) => n.replicate()));
+    const skipped = others.reduce((sum, n, i) => sum + n.extendedStats().replication!.skipped - before[i]!.skipped, 0);
+    report({ test: 'replication', figure: 'records_skipped_after_peer_check', value: skipped });
+    expect(audited.auditsPassed + audited.repaired).toBeGreaterThan(0);
+    expect(skipped).toBeGreaterThan(0);
+  });
 });
