@@ -1,22 +1,16 @@
 /**
- * Republish and repair (docs/replication.md). Every round, the replicator takes a bounded batch
- * of the records this node holds (round-robin over the key space) and, for each, finds the r
- * nodes that should hold it (lookup + placement): its own publications are re-sent to them (the
- * holders refresh their TTL: republish); a record it holds for others is audited at each of
- * them, and sent to those that lack it (repair); a target that does not answer is replaced by the
- * next in placement order. Records are checked `concurrency` at a time. A node that learns of a
- * new close contact, or sees one leave, queues the keys that contact should hold (or held) and
- * checks them in a round of their own shortly after, ahead of the round-robin. A record another
- * holder has just checked (it audited or stored it here) is left alone: one check per interval
- * covers all r holders (Kademlia §2.5 does the same for republishing).
+ * Republish and repair rounds (docs/replication.md): a bounded batch of held records per round,
+ * round-robin over the key space, `concurrency` at a time, each checked by check.ts. Keys a close
+ * contact should hold (it arrived) or held (it left) are checked shortly after in a round of their
+ * own; a record another holder has just checked here is skipped (Kademlia §2.5 spares republishing
+ * the same way).
  */
 import type { Contact, Key } from '../id/index.js';
 import { compareDistance, idEquals, idToHex } from '../id/index.js';
 import type { RecordMeta, Store } from '../storage/index.js';
 import { SELF_SOURCE } from '../storage/index.js';
 import { type Clock, REPAIR_CONCURRENCY, REPAIR_URGENT_DELAY, type Timer } from '../util/index.js';
-import { ValueKind } from '../wire/index.js';
-import { AUDIT_NONCE_BYTES, auditPasses } from './audit.js';
+import { checkRecord } from './check.js';
 
 /** What a round reads of the local store: the records in key order and a copy of one. */
 export type ReplicaStore = Pick<Store, 'entries' | 'getCopy'>;
@@ -302,62 +296,16 @@ export class Replicator {
     return picked;
   }
 
-  /** Brings one record's holders up to r; resolves with the live holders it found. */
-  async #check(key: Key, value: Uint8Array, meta: RecordMeta): Promise<number> {
-    this.#stats.checked++;
-    const targets = await this.#d.targets(key, meta.replicas, value.byteLength);
-    const now = this.#d.clock.now();
-    const hex = idToHex(key);
-    const own = meta.origin === SELF_SOURCE;
-    const republish = own && now - (this.#republishedAt.get(hex) ?? -Infinity) >= this.#o.republishInterval;
-    if (republish) this.#republishedAt.set(hex, now);
-    const atTarget = async (c: Contact): Promise<boolean> => {
-      if (idEquals(c.id, this.#d.self.id)) return true;
-      if (!republish) return this.#repairAt(c, key, value, meta);
-      const sent = await this.#d.send(c, key, value, meta);
-      if (sent) this.#stats.republished++;
-      return sent;
-    };
-    // The first r targets at once; for each that does not hold the record after (silent, or
-    // refused it), the next in placement order, up to the placement window of 2r.
-    const limit = Math.min(targets.length, 2 * meta.replicas);
-    let live = 0;
-    let tried = 0;
-    while (live < meta.replicas && tried < limit) {
-      const wave = targets.slice(tried, Math.min(limit, tried + meta.replicas - live));
-      if (tried > 0) this.#stats.fallbacks += wave.length;
-      tried += wave.length;
-      const held = await Promise.all(wave.map(atTarget));
-      live += held.filter(Boolean).length;
-    }
-    return live;
-  }
-
-  /** Audits one target and sends it the record when it lacks it; true when it holds it after. */
-  async #repairAt(c: Contact, key: Key, value: Uint8Array, meta: RecordMeta): Promise<boolean> {
-    const nonce = this.#d.randomBytes(AUDIT_NONCE_BYTES);
-    const [proof, expected] = await Promise.all([this.#d.audit(c, key, nonce), this.#d.proof(nonce, key, value)]);
-    if (proof === null) {
-      this.#stats.auditsSilent++;
-      this.#d.onAudit(c, 'silent');
-      return false;
-    }
-    if (proof.byteLength > 0 && auditPasses(expected, proof)) {
-      this.#stats.auditsPassed++;
-      this.#d.onAudit(c, 'pass');
+  /** Brings one record's holders up to r (republishing it when due); resolves with the live holders found. */
+  #check(key: Key, value: Uint8Array, meta: RecordMeta): Promise<number> {
+    const republish = (): boolean => {
+      if (meta.origin !== SELF_SOURCE) return false;
+      const now = this.#d.clock.now();
+      const hex = idToHex(key);
+      if (now - (this.#republishedAt.get(hex) ?? -Infinity) < this.#o.republishInterval) return false;
+      this.#republishedAt.set(hex, now);
       return true;
-    }
-    // Mutable records and sets legitimately differ between holders (a newer seq, another merge):
-    // a mismatch there is not a fault, and the STORE below brings either side up to date.
-    if (proof.byteLength > 0 && meta.kind === ValueKind.IMMUTABLE) {
-      this.#stats.auditsFailed++;
-      this.#d.onAudit(c, 'fail');
-    } else if (proof.byteLength === 0) {
-      this.#stats.auditsMissing++;
-      this.#d.onAudit(c, 'missing');
-    }
-    const sent = await this.#d.send(c, key, value, meta);
-    if (sent) this.#stats.repaired++;
-    return sent;
+    };
+    return checkRecord(this.#d, this.#stats, { key, value, meta, republish });
   }
 }
