@@ -6,8 +6,8 @@
  * the same way).
  */
 import type { Contact, Key } from '../id/index.js';
-import { compareDistance, idEquals, idToHex } from '../id/index.js';
-import type { RecordMeta, Store } from '../storage/index.js';
+import { commonPrefixLength, compareDistance, idEquals, idToHex } from '../id/index.js';
+import type { RecordMeta, Store, StoredEntry } from '../storage/index.js';
 import { SELF_SOURCE } from '../storage/index.js';
 import { type Clock, REPAIR_CONCURRENCY, REPAIR_URGENT_DELAY, type Timer } from '../util/index.js';
 import { checkRecord } from './check.js';
@@ -163,14 +163,13 @@ export class Replicator {
   }
 
   /**
-   * Queues the held keys (at most `batch` scanned) that `c` is closer to than this node, or,
-   * when it left (`lost`), those it was among the r closest of as this node knows them.
+   * Queues the held keys (at most `batch` scanned, those near `c` and this node first) that `c` is
+   * closer to than this node, or, when it left (`lost`), those it was among the r closest of as
+   * this node knows them.
    */
   #queue(c: Contact, lost: boolean): void {
-    let scanned = 0;
     let queued = false;
-    for (const e of this.#d.store.entries()) {
-      if (++scanned > this.#o.batch) break;
+    for (const e of this.#nearFirst(c)) {
       if (e.replicas === 0) continue;
       if (compareDistance(e.key, c.id, this.#d.self.id) < 0 || (lost && this.#wasHolder(c, e.key, e.replicas))) {
         const hex = idToHex(e.key);
@@ -179,6 +178,34 @@ export class Replicator {
       }
     }
     if (queued) this.#scheduleUrgent();
+  }
+
+  /**
+   * Up to `batch` held records: first those whose keys share the prefix this node and `c` share
+   * (where the keys they both hold lie), then the others in key order. A node holding more than
+   * `batch` records thus looks where the keys `c` held or should hold are, not at the first
+   * `batch` keys of the whole key space.
+   */
+  *#nearFirst(c: Contact): Generator<StoredEntry> {
+    const { store, self } = this.#d;
+    const [start, end] = sharedPrefixRange(self.id, c.id);
+    let left = this.#o.batch;
+    const inRange = (k: Key): boolean => Buffer.compare(k, start) >= 0 && (end === null || Buffer.compare(k, end) < 0);
+    for (const e of store.entries(start)) {
+      if (left <= 0 || !inRange(e.key)) break;
+      left--;
+      yield e;
+    }
+    for (const e of store.entries()) { // the keys before the range
+      if (left <= 0 || inRange(e.key)) break;
+      left--;
+      yield e;
+    }
+    if (end === null) return;
+    for (const e of store.entries(end)) { // and after it
+      if (left-- <= 0) break;
+      yield e;
+    }
   }
 
   /** True when fewer than r known nodes (this one included) are closer to `key` than `c`. */
@@ -282,7 +309,7 @@ export class Replicator {
       const hex = idToHex(k);
       if (!seen.has(hex)) { seen.add(hex); picked.push({ key: k, since }); }
     };
-    for (const e of this.#d.store.entries()) {
+    for (const e of this.#d.store.entries(after ?? undefined)) {
       if (picked.length >= batch) break;
       if (after === null || Buffer.compare(e.key, after) > 0) visit(e.key);
     }
@@ -308,4 +335,30 @@ export class Replicator {
     };
     return checkRecord(this.#d, this.#stats, { key, value, meta, republish });
   }
+}
+
+/**
+ * The key range [start, end) of the ids that share with both `a` and `b` the prefix they share;
+ * `end` is null when the range reaches the top of the key space.
+ */
+export function sharedPrefixRange(a: Key | Contact['id'], b: Key | Contact['id']): [Key, Key | null] {
+  const bits = commonPrefixLength(a, b);
+  const start = new Uint8Array(a.byteLength);
+  for (let i = 0; i < start.byteLength; i++) {
+    const keep = Math.max(0, Math.min(8, bits - 8 * i)); // bits of byte i inside the prefix
+    start[i] = keep === 0 ? 0 : a[i]! & (0xff << (8 - keep));
+  }
+  if (bits === 0) return [start as Key, null];
+  // end = start + 2^(256 - bits): add one at the prefix's last bit, carrying upwards.
+  const end = start.slice();
+  let byte = Math.floor((bits - 1) / 8);
+  let add = 1 << (7 - ((bits - 1) % 8));
+  while (byte >= 0) {
+    const sum = end[byte]! + add;
+    end[byte] = sum & 0xff;
+    if (sum <= 0xff) return [start as Key, end as Key];
+    add = 1;
+    byte--;
+  }
+  return [start as Key, null]; // the prefix was all ones
 }

@@ -44,10 +44,11 @@ export class SimRecords implements ReplicaStore {
     return this.getCopy(key) !== undefined;
   }
 
-  /** Live records in key order. */
-  *entries(): Generator<StoredEntry> {
+  /** Live records in key order, from `from` on (inclusive) when given. */
+  *entries(from?: Key): Generator<StoredEntry> {
     const now = this.#now();
-    const live = [...this.#byKey.entries()].filter(([, h]) => h.meta.expiresAt > now).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const start = from === undefined ? '' : idToHex(from);
+    const live = [...this.#byKey.entries()].filter(([hex, h]) => h.meta.expiresAt > now && hex >= start).sort((a, b) => (a[0] < b[0] ? -1 : 1));
     for (const [, h] of live) yield { ...h.meta, key: h.key };
   }
 

@@ -84,8 +84,9 @@ export function rebuildSourceIndex(t: Tables): number {
  * The live records in key order. The cursor reads one snapshot; iterate without awaiting in
  * between (or collect with Array.from) so the read transaction does not stay open.
  */
-export function* liveEntries(t: Tables, now: () => number): Generator<StoredEntry> {
-  for (const { key, value } of t.meta.getRange()) {
+export function* liveEntries(t: Tables, now: () => number, from?: Key): Generator<StoredEntry> {
+  const range = from === undefined ? undefined : { start: Buffer.from(from.buffer, from.byteOffset, from.byteLength) };
+  for (const { key, value } of t.meta.getRange(range)) {
     const meta = decodeMeta(fastView(value));
     if (!isLive(meta, now())) continue;
     yield { key: new Uint8Array(fastView(key)) as Key, ...meta };

@@ -152,10 +152,10 @@ export class Store {
     for (const entry of this.entries()) yield entry.key;
   }
 
-  /** Keys and metadata of the live records, in key order (for republishing). */
-  entries(): Generator<StoredEntry> {
+  /** Keys and metadata of the live records, in key order, from `from` on (inclusive) when given (for repair). */
+  entries(from?: Key): Generator<StoredEntry> {
     this.#assertOpen();
-    return liveEntries(this.#t, () => this.#o.clock.now());
+    return liveEntries(this.#t, () => this.#o.clock.now(), from);
   }
 
   /** Occupancy and counters. Still answers after `close` (with the last known figures). */

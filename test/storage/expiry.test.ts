@@ -112,6 +112,15 @@ describe('Store: keys and entries', () => {
       { key: keyOf(3), storedAt: 0, expiresAt: hour, size: 5, origin: 'self', kind: ValueKind.MUTABLE, replicas: 0 },
     ]);
   });
+
+  it('entries(from) starts at the first live key not below `from`', async () => {
+    const store = fx.open({ clock });
+    for (const n of [1, 3, 5, 7]) await store.put({ key: keyOf(n), value: bytes(1), ttl: n === 5 ? minute : hour, origin: 'a' });
+    clock.advance(2 * minute); // 5 expired
+    expect([...store.entries(keyOf(3))].map((e) => e.key)).toEqual([keyOf(3), keyOf(7)]);
+    expect([...store.entries(keyOf(4))].map((e) => e.key)).toEqual([keyOf(7)]);
+    expect([...store.entries(keyOf(8))]).toEqual([]);
+  });
 });
 
 describe('Store: automatic sweeping', () => {
