@@ -80,10 +80,9 @@ describe('simulator scenarios', () => {
   });
 
   it('T27 (sim): 10 % of 1,000 nodes replaced per minute; stored keys stay found (≥ 99 %)', async () => {
-    // SLOW: the full scenario, 2 simulated hours with 1,000 keys (75 minutes of wall time
-    // or more). The first hour held 0.997 after the lookup fixes (docs/simulation.md); lost keys
-    // (about six an hour then) came from repair that waited, now fixed; the two hours with that
-    // fix are still to be recorded.
+    // SLOW: the full scenario, 2 simulated hours with 1,000 keys (about an hour of wall
+    // time). The recorded two-hour run (seed 1, docs/simulation.md) held 0.9993 with no key lost;
+    // this seed's two hours have not been recorded.
     const minutes = SLOW ? 120 : 4;
     const r = await runChurn({ nodes: 1000, seed: 27, keys: SLOW ? 1000 : 40, minutes, sampleEvery: SLOW ? 10 : 2 });
     const success = value(r.figures, 'lookup_success');
