@@ -76,6 +76,32 @@ export function commonPrefixLength(a: Id, b: Id): number {
   return ID_BITS;
 }
 
+/**
+ * The key range [start, end) of the ids that share with both `a` and `b` the prefix they share;
+ * `end` is null when the range reaches the top of the key space.
+ */
+export function sharedPrefixRange(a: Id, b: Id): [Id, Id | null] {
+  const bits = commonPrefixLength(a, b);
+  const start = new Uint8Array(ID_BYTES);
+  for (let i = 0; i < ID_BYTES; i++) {
+    const keep = Math.max(0, Math.min(8, bits - 8 * i)); // bits of byte i inside the prefix
+    start[i] = keep === 0 ? 0 : a[i]! & (0xff << (8 - keep));
+  }
+  if (bits === 0) return [start as Id, null];
+  // end = start + 2^(256 - bits): add one at the prefix's last bit, carrying upwards.
+  const end = start.slice();
+  let byte = Math.floor((bits - 1) / 8);
+  let add = 1 << (7 - ((bits - 1) % 8));
+  while (byte >= 0) {
+    const sum = end[byte]! + add;
+    end[byte] = sum & 0xff;
+    if (sum <= 0xff) return [start as Id, end as Id];
+    add = 1;
+    byte--;
+  }
+  return [start as Id, null]; // the prefix was all ones
+}
+
 /** True when the two ids are the same. */
 export function idEquals(a: Id, b: Id): boolean {
   return compareIds(a, b) === 0;

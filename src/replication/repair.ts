@@ -6,7 +6,7 @@
  * the same way).
  */
 import type { Contact, Key } from '../id/index.js';
-import { commonPrefixLength, compareDistance, idEquals, idToHex } from '../id/index.js';
+import { compareDistance, idEquals, idToHex, sharedPrefixRange } from '../id/index.js';
 import type { RecordMeta, Store, StoredEntry } from '../storage/index.js';
 import { SELF_SOURCE } from '../storage/index.js';
 import { type Clock, REPAIR_CONCURRENCY, REPAIR_URGENT_DELAY, type Timer } from '../util/index.js';
@@ -335,30 +335,4 @@ export class Replicator {
     };
     return checkRecord(this.#d, this.#stats, { key, value, meta, republish });
   }
-}
-
-/**
- * The key range [start, end) of the ids that share with both `a` and `b` the prefix they share;
- * `end` is null when the range reaches the top of the key space.
- */
-export function sharedPrefixRange(a: Key | Contact['id'], b: Key | Contact['id']): [Key, Key | null] {
-  const bits = commonPrefixLength(a, b);
-  const start = new Uint8Array(a.byteLength);
-  for (let i = 0; i < start.byteLength; i++) {
-    const keep = Math.max(0, Math.min(8, bits - 8 * i)); // bits of byte i inside the prefix
-    start[i] = keep === 0 ? 0 : a[i]! & (0xff << (8 - keep));
-  }
-  if (bits === 0) return [start as Key, null];
-  // end = start + 2^(256 - bits): add one at the prefix's last bit, carrying upwards.
-  const end = start.slice();
-  let byte = Math.floor((bits - 1) / 8);
-  let add = 1 << (7 - ((bits - 1) % 8));
-  while (byte >= 0) {
-    const sum = end[byte]! + add;
-    end[byte] = sum & 0xff;
-    if (sum <= 0xff) return [start as Key, end as Key];
-    add = 1;
-    byte--;
-  }
-  return [start as Key, null]; // the prefix was all ones
 }

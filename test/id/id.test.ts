@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   commonPrefixLength, compareDistance, compareIds, distance, type Id, idFromHex, idToHex, keyFromContent,
-  randomIdInBucket, toId,
+  randomIdInBucket, sharedPrefixRange, toId,
 } from '../../src/id/index.js';
 import { SeededRandom } from '../../src/util/index.js';
 
@@ -88,5 +88,32 @@ describe('id conversions', () => {
     bytes[0] = 0;
     expect(copy[0]).toBe(7);
     expect(() => toId(new Uint8Array(31))).toThrow('an id must be 32 bytes, got 31');
+  });
+});
+
+describe('sharedPrefixRange', () => {
+  const ids = (...bytes: number[]): Id => Uint8Array.from({ length: 32 }, (_, i) => bytes[i] ?? 0) as Id;
+
+  it('is the range of ids that keep the prefix two ids share', () => {
+    expect(sharedPrefixRange(ids(0xff), ids(0xfe))).toEqual([ids(0xfe), null]);
+    expect(sharedPrefixRange(ids(0x10, 0xff), ids(0x18))).toEqual([ids(0x10), ids(0x20)]);
+    expect(sharedPrefixRange(ids(0x80), ids(0x00))).toEqual([ids(0x00), null]);
+    expect(sharedPrefixRange(ids(0x12, 0x34, 0x57), ids(0x12, 0x34, 0x56))).toEqual([ids(0x12, 0x34, 0x56), ids(0x12, 0x34, 0x58)]);
+    expect(sharedPrefixRange(ids(0x12, 0xff, 0xff), ids(0x12, 0xff, 0xfe))).toEqual([ids(0x12, 0xff, 0xfe), ids(0x13)]);
+  });
+
+  it('holds exactly the keys that share at least that prefix with the first id', () => {
+    const random = new SeededRandom(11);
+    for (let i = 0; i < 2000; i++) {
+      const a = random.bytes(32) as Id;
+      const b = a.slice() as Id;
+      const flip = random.next() % 24; // differ early, so that random keys land on both sides
+      b[flip >> 3]! ^= 0x80 >> (flip & 7);
+      const k = a.slice() as Id;
+      k.set(random.bytes(32).subarray(0, 1 + (random.next() % 4)), 0);
+      const [start, end] = sharedPrefixRange(a, b);
+      const inside = Buffer.compare(k, start) >= 0 && (end === null || Buffer.compare(k, end) < 0);
+      expect(inside).toBe(commonPrefixLength(k, a) >= commonPrefixLength(a, b));
+    }
   });
 });

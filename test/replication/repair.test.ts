@@ -6,8 +6,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { keyedBlake3 } from '../../src/crypto/index.js';
 import type { Contact, Key, NodeId } from '../../src/id/index.js';
-import { commonPrefixLength, compareDistance, idToHex } from '../../src/id/index.js';
-import { auditKey, Replicator, type ReplicatorDeps, type ReplicatorInit, sharedPrefixRange } from '../../src/replication/index.js';
+import { compareDistance, idToHex } from '../../src/id/index.js';
+import { auditKey, Replicator, type ReplicatorDeps, type ReplicatorInit } from '../../src/replication/index.js';
 import { SELF_SOURCE, Store } from '../../src/storage/index.js';
 import { DhtError, hour, ManualClock, minute, SeededRandom } from '../../src/util/index.js';
 import { ValueKind } from '../../src/wire/index.js';
@@ -476,33 +476,6 @@ describe('Replicator: batches, round-robin and new contacts', () => {
     clock.advance(10 * minute);
     await vi.waitFor(() => expect(rep.stats().rounds).toBe(2));
     expect(net.checked()).toEqual([0x10, 0x10]);
-  });
-});
-
-describe('sharedPrefixRange', () => {
-  const id = (...bytes: number[]): Key => Uint8Array.from({ length: 32 }, (_, i) => bytes[i] ?? 0) as Key;
-
-  it('is the range of ids that keep the prefix two ids share', () => {
-    expect(sharedPrefixRange(id(0xff), id(0xfe))).toEqual([id(0xfe), null]);
-    expect(sharedPrefixRange(id(0x10, 0xff), id(0x18))).toEqual([id(0x10), id(0x20)]);
-    expect(sharedPrefixRange(id(0x80), id(0x00))).toEqual([id(0x00), null]);
-    expect(sharedPrefixRange(id(0x12, 0x34, 0x57), id(0x12, 0x34, 0x56))).toEqual([id(0x12, 0x34, 0x56), id(0x12, 0x34, 0x58)]);
-    expect(sharedPrefixRange(id(0x12, 0xff, 0xff), id(0x12, 0xff, 0xfe))).toEqual([id(0x12, 0xff, 0xfe), id(0x13)]);
-  });
-
-  it('holds exactly the keys that share at least that prefix with the first id', () => {
-    const random = new SeededRandom(11);
-    for (let i = 0; i < 2000; i++) {
-      const a = random.bytes(32) as Key;
-      const b = a.slice() as Key;
-      const flip = random.next() % 24; // differ early, so that random keys land on both sides
-      b[flip >> 3]! ^= 0x80 >> (flip & 7);
-      const k = a.slice() as Key;
-      k.set(random.bytes(32).subarray(0, 1 + (random.next() % 4)), 0);
-      const [start, end] = sharedPrefixRange(a, b);
-      const inside = Buffer.compare(k, start) >= 0 && (end === null || Buffer.compare(k, end) < 0);
-      expect(inside).toBe(commonPrefixLength(k, a) >= commonPrefixLength(a, b));
-    }
   });
 });
 
